@@ -1,0 +1,101 @@
+use super::*;
+use std::path::Path;
+
+fn load(text: &str) -> Result<Config, ConfigError> {
+    Config::from_toml(text, Path::new("/etc/mailgenic/test.toml"))
+}
+
+const MINIMAL: &str = "hostname = \"mail.example.test\"\ndata_dir = \"data\"\n";
+
+#[test]
+fn minimal_file_gets_defaults_and_resolved_paths() {
+    let c = load(MINIMAL).expect("minimal config loads");
+    assert_eq!(c.data_dir, Path::new("/etc/mailgenic/data"));
+    assert_eq!(c.listen.lmtp_socket, Path::new("/etc/mailgenic/data/lmtp.sock"));
+    assert_eq!(c.listen.admin_socket, Path::new("/etc/mailgenic/data/admin.sock"));
+    assert_eq!(c.listen.imaps, "127.0.0.1:10993");
+    assert!(c.tls.self_signed());
+    assert_eq!(c.timeouts.imap_idle_secs, 1800);
+}
+
+#[test]
+fn unknown_key_names_file_and_key() {
+    let e = load("hostname = \"a.test\"\ndata_dir = \"d\"\n[listen]\nimapz = \"127.0.0.1:1\"\n").unwrap_err();
+    assert_eq!(e.file, Path::new("/etc/mailgenic/test.toml"));
+    assert_eq!(e.key, "listen.imapz");
+    assert!(e.problem.contains("unknown field"), "{e}");
+    assert!(e.to_string().starts_with("/etc/mailgenic/test.toml: key `listen.imapz`: "), "{e}");
+}
+
+#[test]
+fn wrong_type_names_key() {
+    let e = load("hostname = \"a.test\"\ndata_dir = \"d\"\ncores = \"two\"\n").unwrap_err();
+    assert_eq!(e.key, "cores");
+    assert!(e.problem.contains("invalid type"), "{e}");
+}
+
+#[test]
+fn bad_address_is_rejected() {
+    let e = load(&format!("{MINIMAL}[listen]\nimaps = \"localhost:993\"\n")).unwrap_err();
+    assert_eq!(e.key, "listen.imaps");
+    assert!(e.problem.contains("not an address"), "{e}");
+}
+
+#[test]
+fn port_clash_is_rejected_but_port_zero_is_not() {
+    let e = load(&format!("{MINIMAL}[listen]\nimaps = \"127.0.0.1:2000\"\nsubmissions = \"0.0.0.0:2000\"\n")).unwrap_err();
+    assert_eq!(e.key, "listen.submissions");
+    load(&format!("{MINIMAL}[listen]\nimaps = \"127.0.0.1:0\"\nsubmissions = \"127.0.0.1:0\"\nsmtp = \"127.0.0.1:0\"\n")).expect("port 0 may repeat");
+}
+
+#[test]
+fn cert_without_key_is_rejected() {
+    let e = load(&format!("{MINIMAL}[tls]\ncert = \"c.pem\"\n")).unwrap_err();
+    assert_eq!(e.key, "tls.cert");
+}
+
+#[test]
+fn short_imap_idle_timeout_is_rejected() {
+    let e = load(&format!("{MINIMAL}[timeouts]\nimap_idle_secs = 60\n")).unwrap_err();
+    assert_eq!(e.key, "timeouts.imap_idle_secs");
+    assert!(e.problem.contains("RFC 9051"));
+}
+
+#[test]
+fn zero_limit_is_rejected() {
+    let e = load(&format!("{MINIMAL}[limits]\nmax_recipients = 0\n")).unwrap_err();
+    assert_eq!(e.key, "limits.max_recipients");
+}
+
+#[test]
+fn bad_hostname_and_syntax() {
+    assert_eq!(load("hostname = \"bad host\"\ndata_dir = \"d\"\n").unwrap_err().key, "hostname");
+    let e = load("hostname = \n").unwrap_err();
+    assert!(e.to_string().contains("test.toml"), "{e}");
+}
+
+#[test]
+fn missing_required_key_is_named() {
+    let e = load("hostname = \"a.test\"\n").unwrap_err();
+    assert!(e.problem.contains("data_dir"), "{e}");
+}
+
+#[test]
+fn shipped_files_are_valid() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dev = Config::load(&dir.join("dev.toml")).expect("dev.toml is valid");
+    assert_eq!(ListenConfig::addr(&dev.listen.imaps).map(|a| a.port()), Some(10993));
+    assert_eq!(dev.data_dir, dir.join("./data"));
+    assert!(dev.targets.contains_key("local"));
+    let norman = Config::load(&dir.join("norman.toml")).expect("norman.toml is valid");
+    assert_eq!(norman.hostname, "norman.mailgenic.com");
+    assert_eq!(ListenConfig::addr(&norman.listen.smtp).map(|a| a.port()), Some(25));
+    assert!(norman.targets.contains_key("norman"));
+}
+
+#[test]
+fn key_at_finds_table_and_key() {
+    let text = "a = 1\n[t]\n# c = 2\nb = 3\n";
+    assert_eq!(key_at(text, 2), "a");
+    assert_eq!(key_at(text, text.len() - 2), "t.b");
+}

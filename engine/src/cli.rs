@@ -1,0 +1,198 @@
+//! The `mailgenic` command line.
+//!
+//! Every subcommand takes `--config FILE` (default `config/dev.toml`). Exit codes: 0 success, 1 the
+//! operation failed, 2 the configuration (or the command line) is wrong.
+
+use crate::admin::{self, Request, Response};
+use clap::{Parser, Subcommand};
+use mailgenic_config::Config;
+use std::io::{BufRead, IsTerminal};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use storage::{Store, StoreError};
+
+#[derive(Debug, Parser)]
+#[command(name = "mailgenic", version, about = "Mailgenic mail server: SMTP, LMTP and IMAP on one host")]
+struct Cli {
+    /// Configuration file.
+    #[arg(long, global = true, default_value = "config/dev.toml")]
+    config: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server until SIGTERM or SIGINT (SIGHUP reloads the certificate).
+    Serve,
+    /// Check the configuration file.
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
+    /// Manage local domains.
+    Domain {
+        #[command(subcommand)]
+        action: DomainAction,
+    },
+    /// Manage accounts (the username is the full address).
+    User {
+        #[command(subcommand)]
+        action: UserAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigAction {
+    /// Load and validate the file; print what would be served.
+    Check,
+}
+
+#[derive(Debug, Subcommand)]
+enum DomainAction {
+    /// Make a domain local.
+    Add { domain: String },
+    /// Remove a local domain that has no accounts.
+    Del { domain: String },
+    /// List local domains.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+enum UserAction {
+    /// Create an account; the password is prompted for, or read from standard input.
+    Add {
+        address: String,
+        /// Read the password as one line from standard input instead of prompting.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Change an account's password.
+    Passwd {
+        address: String,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Delete an account.
+    Del { address: String },
+    /// List accounts, optionally of one domain.
+    List { domain: Option<String> },
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::load(&cli.config) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("mailgenic: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    init_logging(&config);
+    let result = match cli.command {
+        Command::Serve => crate::server::serve(config),
+        Command::Config { action: ConfigAction::Check } => {
+            println!("{}: OK (hostname {}, data_dir {})", config.source.display(), config.hostname, config.data_dir.display());
+            Ok(())
+        }
+        Command::Domain { action } => {
+            let request = match action {
+                DomainAction::Add { domain } => Request::DomainAdd { domain },
+                DomainAction::Del { domain } => Request::DomainDel { domain },
+                DomainAction::List => Request::DomainList,
+            };
+            administer(&config, request)
+        }
+        Command::User { action } => user_request(action).and_then(|request| administer(&config, request)),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("mailgenic: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(config: &Config) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&config.log.level));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .try_init();
+}
+
+fn user_request(action: UserAction) -> anyhow::Result<Request> {
+    Ok(match action {
+        UserAction::Add { address, password_stdin } => {
+            let password = read_password(password_stdin)?;
+            Request::UserAdd { address, password_hash: hash(password)? }
+        }
+        UserAction::Passwd { address, password_stdin } => {
+            let password = read_password(password_stdin)?;
+            Request::UserPasswd { address, password_hash: hash(password)? }
+        }
+        UserAction::Del { address } => Request::UserDel { address },
+        UserAction::List { domain } => Request::UserList { domain },
+    })
+}
+
+fn hash(mut password: String) -> anyhow::Result<String> {
+    let hashed = storage::password::hash(password.as_bytes()).map_err(|e| anyhow::anyhow!("{e}"));
+    // SAFETY-free wipe: overwrite with zero bytes, which keeps the String valid UTF-8.
+    password.replace_range(.., &"\0".repeat(password.len()));
+    hashed
+}
+
+/// Reads the new password: one line from stdin with `--password-stdin`, else a prompt without echo
+/// (asked twice). Never from the command line, where `ps` would show it.
+fn read_password(from_stdin: bool) -> anyhow::Result<String> {
+    let password = if from_stdin {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        line.trim_end_matches(['\r', '\n']).to_string()
+    } else {
+        if !std::io::stdin().is_terminal() {
+            anyhow::bail!("no terminal to prompt for the password; use --password-stdin");
+        }
+        let first = rpassword::prompt_password("New password: ")?;
+        let second = rpassword::prompt_password("Repeat password: ")?;
+        if first != second {
+            anyhow::bail!("the passwords differ");
+        }
+        first
+    };
+    if password.is_empty() {
+        anyhow::bail!("the password must not be empty");
+    }
+    Ok(password)
+}
+
+/// Sends `request` to the running server, or executes it on the store when no server runs.
+fn administer(config: &Config, request: Request) -> anyhow::Result<()> {
+    let response = match admin::send(&config.listen.admin_socket, &request)? {
+        Some(response) => response,
+        None => match Store::open(&config.store_path()) {
+            Ok(store) => admin::execute(&store, &request, None),
+            Err(StoreError::Locked(_)) => anyhow::bail!(
+                "the store is in use by a running server, but its admin socket {} does not answer",
+                config.listen.admin_socket.display()
+            ),
+            Err(e) => anyhow::bail!("{e}"),
+        },
+    };
+    print_response(response)
+}
+
+fn print_response(response: Response) -> anyhow::Result<()> {
+    for line in &response.lines {
+        println!("{line}");
+    }
+    if response.ok {
+        Ok(())
+    } else {
+        anyhow::bail!("{}", response.error)
+    }
+}

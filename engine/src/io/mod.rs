@@ -1,0 +1,27 @@
+//! I/O: the byte transports sessions read from and write to, TLS over io_uring with owned buffers,
+//! and the certificates behind it.
+//!
+//! Sessions are generic over [`Transport`], so the same session code runs over rustls on a
+//! tokio-uring socket in production and over an in-memory pipe in transcript tests.
+
+pub mod certs;
+pub mod tls;
+
+use std::io;
+
+/// A bidirectional byte stream as a session sees it (plaintext; TLS is below it).
+#[allow(async_fn_in_trait)] // reason: transports live on one core's thread; no Send bound is wanted
+pub trait Transport {
+    /// Appends bytes that have arrived to `buf` and returns how many; `Ok(0)` is end of stream.
+    async fn read(&mut self, buf: &mut Vec<u8>) -> io::Result<usize>;
+    /// Writes all of `data`.
+    async fn write_all(&mut self, data: &[u8]) -> io::Result<()>;
+}
+
+/// Drops the spare capacity of an input buffer that is empty again, so an idle connection holds
+/// no large buffer (a burst of input grows it, silence shrinks it).
+pub fn release_idle(buf: &mut Vec<u8>, keep_bytes: usize) {
+    if buf.is_empty() && buf.capacity() > keep_bytes {
+        *buf = Vec::new();
+    }
+}

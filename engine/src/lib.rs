@@ -1,0 +1,17 @@
+//! Mailgenic's mail engine: the MTA and MDA of one host, thread-per-core on io_uring.
+//!
+//! - [`wire`]: pure parsers and reply encoders (no sockets, no TLS, no storage).
+//! - [`session`]: protocol state machines, generic over a byte transport.
+//! - [`io`]: TLS over tokio-uring with owned buffers, certificates.
+//! - [`server`]: start-up, per-core runtimes, listeners, limits, privileges, shutdown.
+//! - [`auth`]: password verification off the reactor, the credential cache, failure brakes.
+//! - [`admin`]: domain and account administration (admin socket and direct store access).
+//! - [`cli`]: the `mailgenic` command line.
+
+pub mod admin;
+pub mod auth;
+pub mod cli;
+pub mod io;
+pub mod server;
+pub mod session;
+pub mod wire;

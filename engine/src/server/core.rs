@@ -1,0 +1,165 @@
+//! One core: a pinned thread running a tokio-uring runtime with its own listeners.
+
+use super::listeners::CoreListeners;
+use super::Shared;
+use crate::io::tls::TlsStream;
+use crate::io::Transport;
+use crate::session::{imap, smtp, SessionContext};
+use std::cell::Cell;
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+
+/// The TCP services a core accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Service {
+    /// IMAP over implicit TLS.
+    Imaps,
+    /// SMTP submission over implicit TLS.
+    Submissions,
+}
+
+impl Service {
+    pub fn name(self) -> &'static str {
+        match self {
+            Service::Imaps => "imaps",
+            Service::Submissions => "submissions",
+        }
+    }
+}
+
+/// Thread body of core `core`: pins itself to `cpu`, then serves until shutdown.
+pub fn run(core: usize, cpu: Option<usize>, listeners: CoreListeners, shared: Arc<Shared>, shutdown: watch::Receiver<bool>) {
+    if let Some(cpu) = cpu {
+        pin_to_cpu(cpu);
+    }
+    tokio_uring::start(async move {
+        let active = Rc::new(Cell::new(0usize));
+        for (service, listener) in listeners {
+            let listener = tokio_uring::net::TcpListener::from_std(listener);
+            tokio_uring::spawn(accept_loop(core, service, listener, Arc::clone(&shared), shutdown.clone(), Rc::clone(&active)));
+        }
+        let mut waiter = shutdown.clone();
+        while !*waiter.borrow_and_update() {
+            if waiter.changed().await.is_err() {
+                break;
+            }
+        }
+        // Sessions waiting for input say goodbye at once; commands in flight get the grace period.
+        let deadline = Instant::now() + super::grace(&shared.config);
+        while active.get() > 0 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        if active.get() > 0 {
+            tracing::warn!(core, connections = active.get(), "grace period over; closing remaining connections");
+        }
+    });
+}
+
+fn pin_to_cpu(cpu: usize) {
+    // SAFETY: cpu_set_t is plain data; sched_setaffinity(0, ..) affects only the calling thread.
+    let rc = unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu, &mut set);
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set)
+    };
+    if rc != 0 {
+        tracing::warn!(cpu, error = %std::io::Error::last_os_error(), "cannot pin thread to cpu");
+    }
+}
+
+async fn accept_loop(
+    core: usize,
+    service: Service,
+    listener: tokio_uring::net::TcpListener,
+    shared: Arc<Shared>,
+    mut shutdown: watch::Receiver<bool>,
+    active: Rc<Cell<usize>>,
+) {
+    loop {
+        let accepted = tokio::select! {
+            biased;
+            _ = shutdown.changed() => return,
+            accepted = listener.accept() => accepted,
+        };
+        let (stream, peer) = match accepted {
+            Ok(pair) => pair,
+            Err(e) => {
+                // EMFILE and friends: back off instead of spinning.
+                tracing::warn!(core, service = service.name(), error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        active.set(active.get() + 1);
+        let shared = Arc::clone(&shared);
+        let shutdown = shutdown.clone();
+        let active = Rc::clone(&active);
+        tokio_uring::spawn(async move {
+            serve_connection(core, service, stream, peer, &shared, shutdown).await;
+            active.set(active.get() - 1);
+        });
+    }
+}
+
+async fn serve_connection(
+    core: usize,
+    service: Service,
+    stream: tokio_uring::net::TcpStream,
+    peer: SocketAddr,
+    shared: &Shared,
+    shutdown: watch::Receiver<bool>,
+) {
+    let started = Instant::now();
+    let permit = shared.limiter.acquire(peer.ip());
+    let configs = shared.certs.current();
+    let tls_config = match service {
+        Service::Imaps => Arc::clone(&configs.imap),
+        Service::Submissions => Arc::clone(&configs.smtp),
+    };
+    drop(configs);
+    let handshake = Duration::from_secs(shared.config.timeouts.tls_handshake_secs);
+    let mut tls = match TlsStream::accept(stream, tls_config, handshake).await {
+        Ok(tls) => tls,
+        Err(e) => {
+            tracing::info!(%peer, service = service.name(), core, error = %e, "TLS handshake failed");
+            return;
+        }
+    };
+    let ctx = SessionContext { config: Arc::clone(&shared.config), auth: Arc::clone(&shared.auth), peer, shutdown };
+    let result = if permit.is_none() {
+        let refusal: &[u8] = match service {
+            Service::Imaps => b"* BYE [UNAVAILABLE] Too many connections from your address\r\n",
+            Service::Submissions => b"421 4.7.0 Too many connections from your address\r\n",
+        };
+        tls.write_all(refusal).await.map(|()| None)
+    } else {
+        match service {
+            Service::Imaps => imap::serve(&mut tls, &ctx).await,
+            Service::Submissions => smtp::serve_submission(&mut tls, &ctx).await,
+        }
+    };
+    tls.close().await;
+    let user = match &result {
+        Ok(Some(user)) => user.to_string(),
+        _ => String::new(),
+    };
+    let error = result.err().map(|e| e.to_string()).unwrap_or_default();
+    tracing::info!(
+        %peer,
+        service = service.name(),
+        core,
+        tls = tls.protocol_version(),
+        cipher = %tls.cipher_suite(),
+        user,
+        duration_ms = started.elapsed().as_millis() as u64,
+        bytes_in = tls.bytes_in,
+        bytes_out = tls.bytes_out,
+        error,
+        refused = permit.is_none(),
+        "connection closed"
+    );
+}

@@ -1,0 +1,7 @@
+//! Pure protocol code: parsers and reply encoders. No sockets, no TLS, no storage; every function
+//! takes bytes and returns slices or values, so it can be tested split at every byte offset and
+//! fuzzed on its own.
+
+pub mod imap;
+pub mod sasl;
+pub mod smtp;
