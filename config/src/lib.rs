@@ -57,11 +57,7 @@ impl Config {
     pub fn from_toml(text: &str, path: &Path) -> Result<Config, ConfigError> {
         let mut config: Config = toml::from_str(text).map_err(|e| {
             let key = e.span().map(|span| key_at(text, span.start)).unwrap_or_default();
-            ConfigError {
-                file: path.to_path_buf(),
-                key,
-                problem: e.message().trim().to_string(),
-            }
+            ConfigError { file: path.to_path_buf(), key, problem: e.message().trim().to_string() }
         })?;
         let base = path
             .parent()

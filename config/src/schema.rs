@@ -316,7 +316,10 @@ impl Config {
             return Err(("cores", format!("{} is more than 4 threads per available core ({available})", self.cores)));
         }
         if self.tls.cert.as_os_str().is_empty() != self.tls.key.as_os_str().is_empty() {
-            return Err(("tls.cert", "`tls.cert` and `tls.key` go together: set both, or neither for a self-signed certificate".into()));
+            return Err((
+                "tls.cert",
+                "`tls.cert` and `tls.key` go together: set both, or neither for a self-signed certificate".into(),
+            ));
         }
         let mut seen: Vec<(&'static str, SocketAddr)> = Vec::new();
         for (key, value) in [
@@ -333,7 +336,10 @@ impl Config {
                 .parse()
                 .map_err(|_| (key, format!("{value:?} is not an address such as 127.0.0.1:993 or [::1]:993")))?;
             if addr.port() != 0 {
-                if let Some((other, _)) = seen.iter().find(|(_, a)| a.port() == addr.port() && (a.ip() == addr.ip() || a.ip().is_unspecified() || addr.ip().is_unspecified())) {
+                if let Some((other, _)) = seen.iter().find(|(_, a)| {
+                    a.port() == addr.port()
+                        && (a.ip() == addr.ip() || a.ip().is_unspecified() || addr.ip().is_unspecified())
+                }) {
                     return Err((key, format!("{addr} is also used by `{other}`")));
                 }
             }
@@ -358,7 +364,10 @@ impl Config {
             }
         }
         if l.max_line_bytes < 512 {
-            return Err(("limits.max_line_bytes", "must be at least 512 (RFC 5321 §4.5.3.1.4 needs 512 for a command line)".into()));
+            return Err((
+                "limits.max_line_bytes",
+                "must be at least 512 (RFC 5321 §4.5.3.1.4 needs 512 for a command line)".into(),
+            ));
         }
         let t = &self.timeouts;
         for (key, value) in [
@@ -373,7 +382,10 @@ impl Config {
             }
         }
         if t.imap_idle_secs < 30 * 60 {
-            return Err(("timeouts.imap_idle_secs", "must be at least 1800: RFC 9051 §5.4 requires an autologout timer of at least 30 minutes".into()));
+            return Err((
+                "timeouts.imap_idle_secs",
+                "must be at least 1800: RFC 9051 §5.4 requires an autologout timer of at least 30 minutes".into(),
+            ));
         }
         let a = &self.auth;
         if a.verify_queue == 0 {

@@ -43,9 +43,13 @@ fn bad_address_is_rejected() {
 
 #[test]
 fn port_clash_is_rejected_but_port_zero_is_not() {
-    let e = load(&format!("{MINIMAL}[listen]\nimaps = \"127.0.0.1:2000\"\nsubmissions = \"0.0.0.0:2000\"\n")).unwrap_err();
+    let e =
+        load(&format!("{MINIMAL}[listen]\nimaps = \"127.0.0.1:2000\"\nsubmissions = \"0.0.0.0:2000\"\n")).unwrap_err();
     assert_eq!(e.key, "listen.submissions");
-    load(&format!("{MINIMAL}[listen]\nimaps = \"127.0.0.1:0\"\nsubmissions = \"127.0.0.1:0\"\nsmtp = \"127.0.0.1:0\"\n")).expect("port 0 may repeat");
+    load(&format!(
+        "{MINIMAL}[listen]\nimaps = \"127.0.0.1:0\"\nsubmissions = \"127.0.0.1:0\"\nsmtp = \"127.0.0.1:0\"\n"
+    ))
+    .expect("port 0 may repeat");
 }
 
 #[test]

@@ -83,9 +83,9 @@ fn run(store: &Store, request: &Request, auth: Option<&Authenticator>) -> Result
             check_hash(password_hash)?;
             let domain = address.domain();
             match store.add_account(&address, password_hash) {
-                Err(StoreError::Invalid(m)) if m.contains("not a local domain") => Err(StoreError::Invalid(format!(
-                    "{m}; add it first with `mailgenic domain add {domain}`"
-                ))),
+                Err(StoreError::Invalid(m)) if m.contains("not a local domain") => {
+                    Err(StoreError::Invalid(format!("{m}; add it first with `mailgenic domain add {domain}`")))
+                }
                 other => other.map(|_| vec![format!("added user {address}")]),
             }
         }
@@ -134,7 +134,8 @@ pub fn start_server(path: &Path, store: Store, auth: Arc<Authenticator>) -> anyh
     }
     // We hold the data_dir lock, so a socket file left here belongs to a dead server.
     let _ = std::fs::remove_file(path);
-    let listener = UnixListener::bind(path).map_err(|e| anyhow::anyhow!("cannot bind admin socket {}: {e}", path.display()))?;
+    let listener =
+        UnixListener::bind(path).map_err(|e| anyhow::anyhow!("cannot bind admin socket {}: {e}", path.display()))?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
     std::thread::Builder::new().name("admin".into()).spawn(move || {
         for stream in listener.incoming() {
@@ -185,7 +186,9 @@ fn op_name(request: &Request) -> &'static str {
 pub fn send(path: &Path, request: &Request) -> anyhow::Result<Option<Response>> {
     let stream = match UnixStream::connect(path) {
         Ok(s) => s,
-        Err(e) if matches!(e.kind(), std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused) => return Ok(None),
+        Err(e) if matches!(e.kind(), std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused) => {
+            return Ok(None)
+        }
         Err(e) => return Err(anyhow::anyhow!("cannot connect to the admin socket {}: {e}", path.display())),
     };
     let mut text = serde_json::to_string(request)?;

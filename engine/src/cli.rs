@@ -92,7 +92,12 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve => crate::server::serve(config),
         Command::Config { action: ConfigAction::Check } => {
-            println!("{}: OK (hostname {}, data_dir {})", config.source.display(), config.hostname, config.data_dir.display());
+            println!(
+                "{}: OK (hostname {}, data_dir {})",
+                config.source.display(),
+                config.hostname,
+                config.data_dir.display()
+            );
             Ok(())
         }
         Command::Domain { action } => {

@@ -77,9 +77,8 @@ impl Address {
         if local.starts_with('.') || local.ends_with('.') || local.contains("..") {
             return Err(invalid("misplaced dot in local part"));
         }
-        let allowed = |c: char| {
-            c.is_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c) || (!c.is_ascii() && !c.is_control())
-        };
+        let allowed =
+            |c: char| c.is_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c) || (!c.is_ascii() && !c.is_control());
         if !local.chars().all(allowed) {
             return Err(invalid("local part has characters outside RFC 5322's dot-atom"));
         }
@@ -130,7 +129,17 @@ mod tests {
 
     #[test]
     fn bad_addresses_are_refused() {
-        for bad in ["", "alice", "@example.test", "a b@example.test", "alice@", "alice@localhost", "a..b@example.test", ".a@example.test", "alice@exa mple.test"] {
+        for bad in [
+            "",
+            "alice",
+            "@example.test",
+            "a b@example.test",
+            "alice@",
+            "alice@localhost",
+            "a..b@example.test",
+            ".a@example.test",
+            "alice@exa mple.test",
+        ] {
             assert!(Address::parse(bad).is_err(), "{bad:?} should be refused");
         }
         let long = format!("{}@example.test", "a".repeat(65));

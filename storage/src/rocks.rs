@@ -54,9 +54,7 @@ impl Store {
         options.set_compression_type(rocksdb::DBCompressionType::Lz4);
         options.set_max_background_jobs(2);
         options.set_keep_log_file_num(4);
-        let descriptors = COLUMN_FAMILIES
-            .iter()
-            .map(|name| ColumnFamilyDescriptor::new(*name, options.clone()));
+        let descriptors = COLUMN_FAMILIES.iter().map(|name| ColumnFamilyDescriptor::new(*name, options.clone()));
         let db = DB::open_cf_descriptors(&options, path, descriptors).map_err(|e| match StoreError::from(e) {
             StoreError::Locked(_) => StoreError::Locked(format!(
                 "{} is held open by another process (is a mailgenic server running on this data_dir?)",
@@ -64,9 +62,7 @@ impl Store {
             )),
             other => other,
         })?;
-        let store = Store {
-            inner: Arc::new(Inner { db, path: path.to_path_buf(), admin: Mutex::new(()) }),
-        };
+        let store = Store { inner: Arc::new(Inner { db, path: path.to_path_buf(), admin: Mutex::new(()) }) };
         store.check_schema()?;
         Ok(store)
     }

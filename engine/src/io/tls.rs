@@ -79,10 +79,7 @@ impl TlsStream {
 
     /// The negotiated cipher suite, e.g. `TLS13_AES_256_GCM_SHA384`.
     pub fn cipher_suite(&self) -> String {
-        self.tls
-            .negotiated_cipher_suite()
-            .map(|s| format!("{:?}", s.suite()))
-            .unwrap_or_else(|| "unknown".into())
+        self.tls.negotiated_cipher_suite().map(|s| format!("{:?}", s.suite())).unwrap_or_else(|| "unknown".into())
     }
 
     /// Reads ciphertext from the socket into rustls. Returns the bytes read (0 at EOF).

@@ -31,7 +31,13 @@ impl Service {
 }
 
 /// Thread body of core `core`: pins itself to `cpu`, then serves until shutdown.
-pub fn run(core: usize, cpu: Option<usize>, listeners: CoreListeners, shared: Arc<Shared>, shutdown: watch::Receiver<bool>) {
+pub fn run(
+    core: usize,
+    cpu: Option<usize>,
+    listeners: CoreListeners,
+    shared: Arc<Shared>,
+    shutdown: watch::Receiver<bool>,
+) {
     if let Some(cpu) = cpu {
         pin_to_cpu(cpu);
     }
@@ -39,7 +45,14 @@ pub fn run(core: usize, cpu: Option<usize>, listeners: CoreListeners, shared: Ar
         let active = Rc::new(Cell::new(0usize));
         for (service, listener) in listeners {
             let listener = tokio_uring::net::TcpListener::from_std(listener);
-            tokio_uring::spawn(accept_loop(core, service, listener, Arc::clone(&shared), shutdown.clone(), Rc::clone(&active)));
+            tokio_uring::spawn(accept_loop(
+                core,
+                service,
+                listener,
+                Arc::clone(&shared),
+                shutdown.clone(),
+                Rc::clone(&active),
+            ));
         }
         let mut waiter = shutdown.clone();
         while !*waiter.borrow_and_update() {

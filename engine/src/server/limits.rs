@@ -29,7 +29,11 @@ pub struct ConnectionPermit {
 
 impl ConnectionLimiter {
     pub fn new(max_per_ip: u32) -> Self {
-        ConnectionLimiter { slots: (0..SLOTS).map(|_| AtomicU32::new(0)).collect(), hasher: RandomState::new(), max_per_ip }
+        ConnectionLimiter {
+            slots: (0..SLOTS).map(|_| AtomicU32::new(0)).collect(),
+            hasher: RandomState::new(),
+            max_per_ip,
+        }
     }
 
     /// Counts a new connection from `ip`, or refuses it when the address is at its limit.

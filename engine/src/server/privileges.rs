@@ -43,7 +43,8 @@ pub fn drop_to(config: &Config) -> anyhow::Result<()> {
 }
 
 fn chown_tree(path: &Path, uid: u32, gid: u32) -> anyhow::Result<()> {
-    std::os::unix::fs::lchown(path, Some(uid), Some(gid)).with_context(|| format!("cannot chown {}", path.display()))?;
+    std::os::unix::fs::lchown(path, Some(uid), Some(gid))
+        .with_context(|| format!("cannot chown {}", path.display()))?;
     if path.is_dir() && !path.is_symlink() {
         for entry in std::fs::read_dir(path)? {
             chown_tree(&entry?.path(), uid, gid)?;

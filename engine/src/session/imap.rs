@@ -60,7 +60,9 @@ pub async fn serve<T: Transport>(transport: &mut T, ctx: &SessionContext) -> io:
     let mut input: Vec<u8> = Vec::new();
     let mut out: Vec<u8> = Vec::with_capacity(256);
     let mut sasl_tag: Option<Vec<u8>> = None;
-    out.extend_from_slice(format!("* OK [CAPABILITY {CAPABILITIES_PREAUTH}] {} Mailgenic IMAP ready\r\n", config.hostname).as_bytes());
+    out.extend_from_slice(
+        format!("* OK [CAPABILITY {CAPABILITIES_PREAUTH}] {} Mailgenic IMAP ready\r\n", config.hostname).as_bytes(),
+    );
     loop {
         // Answer everything already buffered (pipelining), then write once.
         let mut flow = Flow::Continue;
@@ -133,7 +135,8 @@ pub async fn serve<T: Transport>(transport: &mut T, ctx: &SessionContext) -> io:
             return Ok(session.user);
         }
         release_idle(&mut input, KEEP_INPUT_BYTES);
-        let timeout = if session.user.is_some() { config.timeouts.imap_idle_secs } else { config.timeouts.imap_preauth_secs };
+        let timeout =
+            if session.user.is_some() { config.timeouts.imap_idle_secs } else { config.timeouts.imap_preauth_secs };
         match read_input(transport, &mut input, Duration::from_secs(timeout), &mut shutdown).await? {
             Input::Data => {}
             Input::Eof => return Ok(session.user),

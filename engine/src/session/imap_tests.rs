@@ -143,13 +143,16 @@ fn bad_input_gets_bad_and_the_connection_survives() {
 #[test]
 fn pipelined_commands_are_answered_in_order() {
     let world = World::new("");
-    run(&world, r"S: * OK *
+    run(
+        &world,
+        r"S: * OK *
 P: a NOOP\r\nb NOOP\r\nc LOGOUT\r\n
 S: a OK NOOP completed
 S: b OK NOOP completed
 S: * BYE Logging out
 S: c OK LOGOUT completed
-CLOSED");
+CLOSED",
+    );
 }
 
 #[test]
@@ -157,7 +160,10 @@ fn limits_close_the_connection() {
     let world = World::new("[limits]\nmax_commands_before_auth = 2\nmax_line_bytes = 600\n");
     run(&world, "S: * OK *\nC: a NOOP\nS: a OK *\nC: b NOOP\nS: b OK *\nC: c NOOP\nS: * BYE Too many commands before authentication\nCLOSED");
     let long = "x".repeat(700);
-    run(&world, &format!("S: * OK *\nC: a {long}\nS: * BAD [TOOBIG] Command line too long\nC: b NOOP\nS: b OK NOOP completed"));
+    run(
+        &world,
+        &format!("S: * OK *\nC: a {long}\nS: * BAD [TOOBIG] Command line too long\nC: b NOOP\nS: b OK NOOP completed"),
+    );
     let world = World::new("[limits]\nmax_literal_bytes = 10\n");
     run(&world, "S: * OK *\nC: a LOGIN {11}\nS: a BAD [TOOBIG] Literal too large\nC: b NOOP\nS: b OK NOOP completed");
     run(&world, "S: * OK *\nC: a LOGIN {11+}\nS: a BAD [TOOBIG] Literal too large\nCLOSED");

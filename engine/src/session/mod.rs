@@ -65,7 +65,8 @@ pub async fn read_input<T: Transport>(
 
 /// Limits a printable slice of client input for a log line.
 pub fn printable(bytes: &[u8]) -> String {
-    let text: String = String::from_utf8_lossy(&bytes[..bytes.len().min(64)]).chars().filter(|c| !c.is_control()).collect();
+    let text: String =
+        String::from_utf8_lossy(&bytes[..bytes.len().min(64)]).chars().filter(|c| !c.is_control()).collect();
     text
 }
 

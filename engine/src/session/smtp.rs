@@ -105,12 +105,17 @@ pub async fn serve_submission<T: Transport>(transport: &mut T, ctx: &SessionCont
             Input::Eof => return Ok(session.user),
             Input::Timeout => {
                 transport
-                    .write_all(format!("421 4.4.2 {} Timeout waiting for a command, closing connection\r\n", config.hostname).as_bytes())
+                    .write_all(
+                        format!("421 4.4.2 {} Timeout waiting for a command, closing connection\r\n", config.hostname)
+                            .as_bytes(),
+                    )
                     .await?;
                 return Ok(session.user);
             }
             Input::Shutdown => {
-                transport.write_all(format!("421 4.3.2 {} Service shutting down\r\n", config.hostname).as_bytes()).await?;
+                transport
+                    .write_all(format!("421 4.3.2 {} Service shutting down\r\n", config.hostname).as_bytes())
+                    .await?;
                 return Ok(session.user);
             }
         }
@@ -177,10 +182,15 @@ impl SmtpSession<'_> {
                 return self.count_error(out);
             }
             Command::Rset | Command::Noop => out.extend_from_slice(b"250 2.0.0 OK\r\n"),
-            Command::Vrfy(_) => out.extend_from_slice(b"252 2.5.0 Cannot verify the user, but will accept mail and attempt delivery\r\n"),
-            Command::Help => out.extend_from_slice(b"214 2.0.0 Commands: EHLO HELO AUTH MAIL RCPT DATA BDAT RSET NOOP VRFY HELP QUIT\r\n"),
+            Command::Vrfy(_) => out
+                .extend_from_slice(b"252 2.5.0 Cannot verify the user, but will accept mail and attempt delivery\r\n"),
+            Command::Help => out.extend_from_slice(
+                b"214 2.0.0 Commands: EHLO HELO AUTH MAIL RCPT DATA BDAT RSET NOOP VRFY HELP QUIT\r\n",
+            ),
             Command::Quit => {
-                out.extend_from_slice(format!("221 2.0.0 {} closing connection\r\n", self.ctx.config.hostname).as_bytes());
+                out.extend_from_slice(
+                    format!("221 2.0.0 {} closing connection\r\n", self.ctx.config.hostname).as_bytes(),
+                );
                 return Flow::Close;
             }
         }

@@ -149,17 +149,23 @@ fn bad_commands_get_enhanced_codes_and_the_connection_survives() {
 #[test]
 fn pipelined_commands_answered_in_order() {
     let world = World::new("");
-    run(&world, r"S: 220 *
+    run(
+        &world,
+        r"S: 220 *
 P: HELO a\r\nNOOP\r\nRSET\r\nQUIT\r\n
 S: 250 *
 S: 250 2.0.0 OK
 S: 250 2.0.0 OK
 S: 221 *
-CLOSED");
+CLOSED",
+    );
 }
 
 #[test]
 fn error_limit_closes_with_421() {
     let world = World::new("[limits]\nmax_errors = 2\n");
-    run(&world, "S: 220 *\nC: FOO\nS: 500 *\nC: BAR\nS: 500 *\nS: 421 4.7.0 Too many errors, closing connection\nCLOSED");
+    run(
+        &world,
+        "S: 220 *\nC: FOO\nS: 500 *\nC: BAR\nS: 500 *\nS: 421 4.7.0 Too many errors, closing connection\nCLOSED",
+    );
 }

@@ -84,11 +84,20 @@ pub enum Command<'a> {
     Helo(&'a [u8]),
     Lhlo(&'a [u8]),
     /// `MAIL FROM:<reverse-path> [params]`: the path without brackets, and the parameter text.
-    Mail { path: &'a [u8], params: &'a [u8] },
+    Mail {
+        path: &'a [u8],
+        params: &'a [u8],
+    },
     /// `RCPT TO:<forward-path> [params]`.
-    Rcpt { path: &'a [u8], params: &'a [u8] },
+    Rcpt {
+        path: &'a [u8],
+        params: &'a [u8],
+    },
     Data,
-    Bdat { size: u64, last: bool },
+    Bdat {
+        size: u64,
+        last: bool,
+    },
     Rset,
     Noop,
     Quit,
@@ -96,7 +105,10 @@ pub enum Command<'a> {
     Help,
     Starttls,
     /// `AUTH mechanism [initial-response]`.
-    Auth { mechanism: &'a [u8], initial: Option<&'a [u8]> },
+    Auth {
+        mechanism: &'a [u8],
+        initial: Option<&'a [u8]>,
+    },
 }
 
 /// Why a line is not a command we can act on.
@@ -117,7 +129,8 @@ pub fn parse_command(line: &[u8]) -> Result<Command<'_>, ParseError> {
         None => (line, &b""[..]),
     };
     let is = |name: &str| verb.eq_ignore_ascii_case(name.as_bytes());
-    let no_args = |cmd: Command<'static>| if arg.is_empty() { Ok(cmd) } else { Err(ParseError::Syntax("No parameters allowed")) };
+    let no_args =
+        |cmd: Command<'static>| if arg.is_empty() { Ok(cmd) } else { Err(ParseError::Syntax("No parameters allowed")) };
     if is("EHLO") || is("HELO") || is("LHLO") {
         if arg.is_empty() {
             return Err(ParseError::Syntax("A domain name or address literal is required"));
@@ -185,7 +198,11 @@ fn trim(s: &[u8]) -> &[u8] {
 /// do; the angle brackets are required (RFC 5321 §4.1.2).
 fn path_argument<'a>(arg: &'a [u8], keyword: &[u8]) -> Result<(&'a [u8], &'a [u8]), ParseError> {
     if arg.len() < keyword.len() || !arg[..keyword.len()].eq_ignore_ascii_case(keyword) {
-        return Err(ParseError::Syntax(if keyword == b"FROM:" { "Syntax: MAIL FROM:<address>" } else { "Syntax: RCPT TO:<address>" }));
+        return Err(ParseError::Syntax(if keyword == b"FROM:" {
+            "Syntax: MAIL FROM:<address>"
+        } else {
+            "Syntax: RCPT TO:<address>"
+        }));
     }
     let rest = trim(&arg[keyword.len()..]);
     if rest.first() != Some(&b'<') {

@@ -49,7 +49,10 @@ fn commands_table() {
         (b"ehlo [127.0.0.1]\r\n", Ehlo(b"[127.0.0.1]")),
         (b"HELO x\r\n", Helo(b"x")),
         (b"LHLO x\r\n", Lhlo(b"x")),
-        (b"MAIL FROM:<a@b.test> SIZE=100 BODY=8BITMIME\r\n", Mail { path: b"a@b.test", params: b"SIZE=100 BODY=8BITMIME" }),
+        (
+            b"MAIL FROM:<a@b.test> SIZE=100 BODY=8BITMIME\r\n",
+            Mail { path: b"a@b.test", params: b"SIZE=100 BODY=8BITMIME" },
+        ),
         (b"mail from: <>\r\n", Mail { path: b"", params: b"" }),
         (b"RCPT TO:<postmaster>\r\n", Rcpt { path: b"postmaster", params: b"" }),
         (b"DATA\r\n", Data),

@@ -1,0 +1,119 @@
+//! Real clients against the real server: Python's imaplib and smtplib, curl, openssl s_client.
+//! `.ci/run` installs them (python3, curl, openssl from Debian).
+
+mod common;
+
+use common::Server;
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+const USER: &str = "dave@example.test";
+const PASSWORD: &str = "dave's pass phrase";
+
+fn run(program: &str, args: &[&str], stdin: &str) -> (bool, String) {
+    let mut child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{program} is required for this test (.ci/run installs it): {e}"));
+    child.stdin.take().expect("stdin").write_all(stdin.as_bytes()).expect("stdin");
+    let out = child.wait_with_output().expect("output");
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    (out.status.success(), text)
+}
+
+#[test]
+fn python_imaplib_and_smtplib_log_in() {
+    let server = Server::start("");
+    server.add_user(USER, PASSWORD);
+    let script = format!(
+        r#"
+import imaplib, smtplib, ssl, sys
+ctx = ssl.create_default_context(cafile={cert:?})
+imap = imaplib.IMAP4_SSL("127.0.0.1", {imaps}, ssl_context=ctx)
+assert "AUTH=PLAIN" in imap.capabilities, imap.capabilities
+try:
+    imap.login({user:?}, "wrong")
+    sys.exit("wrong password accepted")
+except imaplib.IMAP4.error as e:
+    assert "AUTHENTICATIONFAILED" in str(e), e
+imap.logout()
+imap = imaplib.IMAP4_SSL("127.0.0.1", {imaps}, ssl_context=ctx)
+typ, data = imap.login({user:?}, {password:?})
+assert typ == "OK", (typ, data)
+assert imap.noop()[0] == "OK"
+assert imap.logout()[0] == "BYE"
+smtp = smtplib.SMTP_SSL("127.0.0.1", {subs}, context=ctx)
+code, _ = smtp.ehlo("client.example")
+assert code == 250 and smtp.has_extn("auth"), smtp.esmtp_features
+try:
+    smtp.login({user:?}, "wrong")
+    sys.exit("wrong password accepted")
+except smtplib.SMTPAuthenticationError as e:
+    assert e.smtp_code == 535, e
+smtp.close()
+smtp = smtplib.SMTP_SSL("127.0.0.1", {subs}, context=ctx)
+smtp.ehlo("client.example")
+smtp.user, smtp.password = {user:?}, {password:?}
+code, _ = smtp.auth("LOGIN", smtp.auth_login)
+assert code == 235, code
+assert smtp.quit()[0] == 221
+print("python clients ok")
+"#,
+        cert = server.cert_path().to_str().expect("path"),
+        imaps = server.imaps,
+        subs = server.submissions,
+        user = USER,
+        password = PASSWORD,
+    );
+    let (ok, out) = run("python3", &["-c", &script], "");
+    assert!(ok && out.contains("python clients ok"), "{out}\nserver log:\n{}", server.log_text());
+    assert!(!server.log_text().contains(PASSWORD));
+}
+
+#[test]
+fn curl_logs_in_over_imaps() {
+    let server = Server::start("");
+    server.add_user(USER, PASSWORD);
+    let cert = server.cert_path();
+    let url = format!("imaps://localhost:{}/", server.imaps);
+    let creds = format!("{USER}:{PASSWORD}");
+    let (ok, out) =
+        run("curl", &["-sS", "--cacert", cert.to_str().expect("path"), &url, "--user", &creds, "-X", "NOOP"], "");
+    assert!(ok, "curl failed: {out}");
+    let (ok, out) = run(
+        "curl",
+        &["-sS", "--cacert", cert.to_str().expect("path"), &url, "--user", &format!("{USER}:nope"), "-X", "NOOP"],
+        "",
+    );
+    assert!(!ok && out.contains("Login denied"), "curl with a wrong password: {out}");
+    let (ok, out) = run("curl", &["-sSk", &url, "--user", &creds, "-X", "NOOP"], "");
+    assert!(ok, "curl -k failed: {out}");
+}
+
+#[test]
+fn openssl_s_client_reads_the_greetings() {
+    let server = Server::start("");
+    let cert = server.cert_path();
+    for (port, input, expect) in
+        [(server.imaps, "a1 LOGOUT\r\n", "* OK [CAPABILITY"), (server.submissions, "QUIT\r\n", "220 localhost ESMTP")]
+    {
+        let connect = format!("127.0.0.1:{port}");
+        let (ok, out) = run(
+            "openssl",
+            &[
+                "s_client",
+                "-connect",
+                &connect,
+                "-CAfile",
+                cert.to_str().expect("path"),
+                "-verify_return_error",
+                "-quiet",
+            ],
+            input,
+        );
+        assert!(ok && out.contains(expect), "openssl s_client on {port}: {out}");
+    }
+}

@@ -1,0 +1,115 @@
+//! Latency histograms and the printed report.
+
+use crate::Scenario;
+use hdrhistogram::Histogram;
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::time::Duration;
+
+/// Highest latency the histograms track (longer ones are clamped to it).
+const MAX_LATENCY_US: u64 = 60_000_000;
+
+/// One worker's results.
+#[derive(Debug)]
+pub struct Partial {
+    latency_us: Histogram<u64>,
+    errors: BTreeMap<String, u64>,
+}
+
+impl Default for Partial {
+    fn default() -> Self {
+        #[allow(clippy::expect_used)] // reason: constant, valid bounds (1 µs .. 60 s, 3 digits)
+        let latency_us = Histogram::new_with_bounds(1, MAX_LATENCY_US, 3).expect("valid histogram bounds");
+        Partial { latency_us, errors: BTreeMap::new() }
+    }
+}
+
+impl Partial {
+    pub fn record(&mut self, latency: Duration) {
+        self.latency_us.saturating_record((latency.as_micros() as u64).clamp(1, MAX_LATENCY_US));
+    }
+
+    /// Counts an error by its first line (`IMAP NO`, `SMTP 535`, `cannot connect ...`).
+    pub fn error(&mut self, e: &anyhow::Error) {
+        *self.errors.entry(e.to_string()).or_default() += 1;
+    }
+
+    pub fn merge(&mut self, other: Partial) {
+        let _ = self.latency_us.add(&other.latency_us);
+        for (k, v) in other.errors {
+            *self.errors.entry(k).or_default() += v;
+        }
+    }
+
+    pub fn summary(&self, scenario: Scenario, connections: usize, elapsed: Duration) -> Summary {
+        let q = |p: f64| self.latency_us.value_at_quantile(p) as f64 / 1000.0;
+        Summary {
+            scenario: format!("{scenario:?}"),
+            connections,
+            ok: self.latency_us.len(),
+            errors: self.errors.clone(),
+            seconds: elapsed.as_secs_f64(),
+            p50_ms: q(0.5),
+            p90_ms: q(0.9),
+            p99_ms: q(0.99),
+            p999_ms: q(0.999),
+            max_ms: self.latency_us.max() as f64 / 1000.0,
+        }
+    }
+}
+
+/// The figures of one run.
+#[derive(Debug)]
+pub struct Summary {
+    pub scenario: String,
+    pub connections: usize,
+    pub ok: u64,
+    pub errors: BTreeMap<String, u64>,
+    pub seconds: f64,
+    pub p50_ms: f64,
+    pub p90_ms: f64,
+    pub p99_ms: f64,
+    pub p999_ms: f64,
+    pub max_ms: f64,
+}
+
+impl Summary {
+    pub fn rate(&self) -> f64 {
+        if self.seconds > 0.0 {
+            self.ok as f64 / self.seconds
+        } else {
+            0.0
+        }
+    }
+
+    pub fn table(&self) -> String {
+        let mut s = String::new();
+        let _ =
+            writeln!(s, "scenario     {}  ({} connections, {:.1} s)", self.scenario, self.connections, self.seconds);
+        let _ = writeln!(
+            s,
+            "operations   {} ok, {} failed, {:.1}/s",
+            self.ok,
+            self.errors.values().sum::<u64>(),
+            self.rate()
+        );
+        let _ = writeln!(
+            s,
+            "latency ms   p50 {:.2}  p90 {:.2}  p99 {:.2}  p99.9 {:.2}  max {:.2}",
+            self.p50_ms, self.p90_ms, self.p99_ms, self.p999_ms, self.max_ms
+        );
+        for (error, count) in &self.errors {
+            let _ = writeln!(s, "error        {count} × {error}");
+        }
+        s
+    }
+
+    pub fn json(&self) -> String {
+        let errors: Vec<String> =
+            self.errors.iter().map(|(k, v)| format!("{{\"error\":{:?},\"count\":{v}}}", k)).collect();
+        format!(
+            "{{\"scenario\":{:?},\"connections\":{},\"ok\":{},\"seconds\":{:.3},\"rate\":{:.1},\"p50_ms\":{:.3},\"p90_ms\":{:.3},\"p99_ms\":{:.3},\"p999_ms\":{:.3},\"max_ms\":{:.3},\"errors\":[{}]}}",
+            self.scenario, self.connections, self.ok, self.seconds, self.rate(), self.p50_ms, self.p90_ms, self.p99_ms, self.p999_ms, self.max_ms, errors.join(",")
+        )
+    }
+}
