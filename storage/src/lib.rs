@@ -18,6 +18,7 @@
 pub mod accounts;
 pub mod address;
 pub mod keys;
+pub mod mail;
 pub mod password;
 pub mod rocks;
 

@@ -1,0 +1,3 @@
+//! Tests of the mail store against a real RocksDB in temporary directories.
+mod corpus;
+mod meta_corpus;
