@@ -176,6 +176,15 @@ impl Store {
         self.inner.backend.write(batch)
     }
 
+    /// Bench baseline only: one synced RocksDB write of `value` (the cost group commit
+    /// amortises). Writes under a `bench/` key in the `meta` column family.
+    #[doc(hidden)]
+    pub fn baseline_synced_write(&self, n: u64, value: &[u8]) -> Result<(), StoreError> {
+        let mut batch = WriteBatch::default();
+        batch.put_cf(self.cf(CF_META), crate::keys::KeyBuilder::new().str("bench").u64(n).finish(), value);
+        self.write(batch)
+    }
+
     pub(crate) fn admin_lock(&self) -> std::sync::MutexGuard<'_, ()> {
         self.inner.admin.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
