@@ -71,6 +71,12 @@ struct Inner {
 pub(crate) struct Backend {
     db: DB,
     path: PathBuf,
+    /// Test hook: when set, every write fails as a full disk would.
+    #[cfg(test)]
+    pub(crate) fail_writes: std::sync::atomic::AtomicBool,
+    /// Test counter of synced writes (shows that group commit shares syncs).
+    #[cfg(test)]
+    pub(crate) commits: std::sync::atomic::AtomicU64,
 }
 
 impl Backend {
@@ -84,8 +90,20 @@ impl Backend {
         self.db.cf_handle(name).expect("column family opened at start")
     }
 
+    /// Writes a RocksDB checkpoint (a consistent, openable copy) into `dir`.
+    pub(crate) fn checkpoint(&self, dir: &Path) -> Result<(), StoreError> {
+        rocksdb::checkpoint::Checkpoint::new(&self.db)?.create_checkpoint(dir)?;
+        Ok(())
+    }
+
     /// Commits `batch` and returns once it is synced to disk.
     pub(crate) fn write(&self, batch: WriteBatch) -> Result<(), StoreError> {
+        #[cfg(test)]
+        if self.fail_writes.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(StoreError::Unavailable("IO error: No space left on device (injected)".into()));
+        }
+        #[cfg(test)]
+        self.commits.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let mut options = WriteOptions::default();
         options.set_sync(true);
         self.db.write_opt(batch, &options).map_err(StoreError::from)
@@ -120,7 +138,14 @@ impl Store {
             )),
             other => other,
         })?;
-        let backend = Arc::new(Backend { db, path: path.to_path_buf() });
+        let backend = Arc::new(Backend {
+            db,
+            path: path.to_path_buf(),
+            #[cfg(test)]
+            fail_writes: std::sync::atomic::AtomicBool::new(false),
+            #[cfg(test)]
+            commits: std::sync::atomic::AtomicU64::new(0),
+        });
         let mail = MailEngine::start(backend.clone())?;
         let store = Store { inner: Arc::new(Inner { mail, backend, admin: Mutex::new(()) }) };
         store.check_schema()?;
@@ -129,6 +154,11 @@ impl Store {
 
     pub fn path(&self) -> &Path {
         &self.inner.backend.path
+    }
+
+    #[cfg(test)]
+    pub(crate) fn backend_for_test(&self) -> &Backend {
+        &self.inner.backend
     }
 
     pub(crate) fn engine(&self) -> &MailEngine {

@@ -251,9 +251,7 @@ pub(crate) fn backup(backend: &Backend, dir: &Path) -> Result<(), StoreError> {
             dir.display()
         )));
     }
-    let checkpoint = rocksdb::checkpoint::Checkpoint::new(backend.db())?;
-    checkpoint.create_checkpoint(dir)?;
-    Ok(())
+    backend.checkpoint(dir)
 }
 
 impl MailStore {

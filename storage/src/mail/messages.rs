@@ -19,6 +19,19 @@ use crate::mail::record::{
 use crate::mail::txn::{Cf, Txn};
 use crate::{Address, StoreError};
 
+/// Largest message (prefix plus body) the store accepts.
+pub const MAX_MESSAGE_BYTES: usize = 100 * 1024 * 1024;
+
+/// Refuses a message above [`MAX_MESSAGE_BYTES`].
+pub(crate) fn check_size(len: usize) -> Result<(), StoreError> {
+    if len > MAX_MESSAGE_BYTES {
+        return Err(StoreError::Invalid(format!(
+            "message of {len} bytes is above the {MAX_MESSAGE_BYTES}-byte limit"
+        )));
+    }
+    Ok(())
+}
+
 /// A body with its metadata, prepared off the writer thread (parsing can take a while).
 #[derive(Debug)]
 pub(crate) struct PreparedBody {
@@ -153,6 +166,7 @@ pub(crate) fn append(
     flags: Flags,
     internal_date: i64,
 ) -> Result<Appended, StoreError> {
+    check_size(prefix.len() + body.bytes.len())?;
     let name = normalise_name(mailbox)?;
     let mut state = load_state(txn, account)?;
     let mut record = load_mailbox(txn, account, &name)?;
@@ -182,6 +196,7 @@ pub(crate) fn deliver(
     recipients: Vec<Recipient>,
     internal_date: i64,
 ) -> Result<Vec<Result<Appended, StoreError>>, StoreError> {
+    check_size(body.bytes.len() + recipients.iter().map(|r| r.prefix.len()).max().unwrap_or(0))?;
     let ready: Vec<Result<(), StoreError>> = recipients
         .iter()
         .map(|r| {
@@ -237,7 +252,7 @@ fn select(
     let from = message_key(account.as_str(), record.id, lo);
     let until = (hi < u32::MAX).then(|| message_key(account.as_str(), record.id, hi + 1));
     let mut out = Vec::new();
-    for (key, value) in txn.scan(Cf::Messages, &prefix, &from, until.as_deref(), None)? {
+    for (key, value) in txn.scan(Cf::Messages, &prefix, &from, until.as_deref())? {
         let (_, _, uid) = uid_of_key(&key)?;
         if uids.contains(uid) {
             out.push((uid, MessageRecord::decode(&value)?));

@@ -39,6 +39,7 @@ pub(crate) use writer::MailEngine;
 
 use crate::{Address, Store, StoreError};
 use messages::PreparedBody;
+pub use messages::MAX_MESSAGE_BYTES;
 pub use model::*;
 use std::future::Future;
 use std::ops::Range;
@@ -123,7 +124,20 @@ impl MailStore {
         T: Send + 'static,
         F: FnOnce(&mut txn::Txn<'_>) -> Result<T, StoreError> + Send + 'static,
     {
-        settle(self.store.engine().write(apply))
+        settle(self.store.engine().write(0, apply))
+    }
+
+    /// As `write`, for a request carrying `weight` bytes of message data (bounds a group's size).
+    fn write_weighted<T, F>(
+        &self,
+        weight: usize,
+        apply: F,
+    ) -> impl Future<Output = Result<T, StoreError>>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut txn::Txn<'_>) -> Result<T, StoreError> + Send + 'static,
+    {
+        settle(self.store.engine().write(weight, apply))
     }
 
     fn read<T, F>(&self, read: F) -> impl Future<Output = Result<T, StoreError>>
@@ -214,9 +228,11 @@ impl MailStore {
             flags,
             internal_date,
         } = message;
+        messages::check_size(prefix.len() + body.len())?;
         let body = self.prepare(body).await?;
         let (account, mailbox) = (account.clone(), mailbox.to_string());
-        self.write(move |t| {
+        let weight = body.bytes.len();
+        self.write_weighted(weight, move |t| {
             messages::append(t, &account, &mailbox, prefix, &body, flags, internal_date)
         })
         .await
@@ -230,9 +246,13 @@ impl MailStore {
         recipients: Vec<Recipient>,
         internal_date: i64,
     ) -> Result<Vec<Result<Appended, StoreError>>, StoreError> {
+        messages::check_size(body.len())?;
         let body = self.prepare(body).await?;
-        self.write(move |t| messages::deliver(t, &body, recipients, internal_date))
-            .await
+        let weight = body.bytes.len();
+        self.write_weighted(weight, move |t| {
+            messages::deliver(t, &body, recipients, internal_date)
+        })
+        .await
     }
 
     /// UID, MODSEQ, flags, INTERNALDATE and size of the messages in `uids`, in UID order.

@@ -106,6 +106,7 @@ fn enqueue(
     message: &[u8],
     due: u64,
 ) -> Result<u64, StoreError> {
+    crate::mail::messages::check_size(message.len())?;
     if recipients.is_empty() {
         return Err(StoreError::Invalid(
             "a queued message needs at least one recipient".into(),
@@ -204,7 +205,7 @@ fn get(view: &View<'_>, id: u64) -> Result<QueuedMessage, StoreError> {
 
 fn message(view: &View<'_>, id: u64) -> Result<Vec<u8>, StoreError> {
     let entry = get(view, id)?;
-    let mut out = Vec::with_capacity(entry.size as usize);
+    let mut out = Vec::with_capacity(crate::mail::read::capacity(entry.size));
     for i in 0..chunks(entry.size) {
         match view.get(Cf::Queue, &data_key(id, i))? {
             Some(b) => out.extend_from_slice(&b),
@@ -257,8 +258,11 @@ impl MailStore {
         due: u64,
     ) -> Result<u64, StoreError> {
         let sender = sender.to_string();
-        self.write(move |t| enqueue(t, sender, recipients, &message, due))
-            .await
+        let weight = message.len();
+        self.write_weighted(weight, move |t| {
+            enqueue(t, sender, recipients, &message, due)
+        })
+        .await
     }
 
     /// Every queued message, by id.

@@ -17,6 +17,13 @@ use rocksdb::{Direction, IteratorMode, Snapshot};
 use std::collections::HashMap;
 use std::ops::Range;
 
+/// An allocation size for `len` bytes read back, bounded so that a corrupt length cannot abort.
+pub(crate) fn capacity(len: u64) -> usize {
+    usize::try_from(len)
+        .unwrap_or(usize::MAX)
+        .min(crate::mail::MAX_MESSAGE_BYTES)
+}
+
 /// A consistent view of the store.
 pub(crate) struct View<'a> {
     backend: &'a Backend,
@@ -89,7 +96,7 @@ impl<'a> View<'a> {
         range: Range<u64>,
     ) -> Result<Vec<u8>, StoreError> {
         let (start, end) = (range.start.min(len), range.end.min(len));
-        let mut out = Vec::with_capacity((end - start) as usize);
+        let mut out = Vec::with_capacity(capacity(end - start));
         let chunk = CHUNK_BYTES as u64;
         let mut at = start;
         while at < end {
@@ -284,7 +291,7 @@ pub(crate) fn read_message(
         range.end.min(size).max(range.start.min(size)),
     );
     let plen = m.prefix.len() as u64;
-    let mut out = Vec::with_capacity((end.saturating_sub(start)) as usize);
+    let mut out = Vec::with_capacity(capacity(end.saturating_sub(start)));
     if start < plen {
         out.extend_from_slice(&m.prefix[start as usize..end.min(plen) as usize]);
     }

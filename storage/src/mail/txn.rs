@@ -89,17 +89,16 @@ impl<'a> Txn<'a> {
         cf: Cf,
         prefix: &[u8],
     ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
-        self.scan(cf, prefix, prefix, None, None)
+        self.scan(cf, prefix, prefix, None)
     }
 
-    /// Live entries with key in `[from, until)` that start with `prefix`, at most `limit` of them.
+    /// Live entries with key in `[from, until)` that start with `prefix`.
     pub fn scan(
         &self,
         cf: Cf,
         prefix: &[u8],
         from: &[u8],
         until: Option<&[u8]>,
-        limit: Option<usize>,
     ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
         let in_range = |k: &[u8]| k.starts_with(prefix) && until.is_none_or(|u| k < u);
         let mut merged: BTreeMap<Vec<u8>, Option<Vec<u8>>> = BTreeMap::new();
@@ -114,10 +113,6 @@ impl<'a> Txn<'a> {
                 break;
             }
             merged.insert(k.to_vec(), Some(v.to_vec()));
-            // Overlay deletions may hide some of these, so read a little past the limit.
-            if limit.is_some_and(|l| merged.len() > l + self.batch.len() + self.current.len()) {
-                break;
-            }
         }
         for overlay in [&self.batch, &self.current] {
             for ((_, k), v) in overlay.range((cf, from.to_vec())..) {
@@ -127,11 +122,10 @@ impl<'a> Txn<'a> {
                 merged.insert(k.clone(), v.clone());
             }
         }
-        let live = merged.into_iter().filter_map(|(k, v)| v.map(|v| (k, v)));
-        Ok(match limit {
-            Some(l) => live.take(l).collect(),
-            None => live.collect(),
-        })
+        Ok(merged
+            .into_iter()
+            .filter_map(|(k, v)| v.map(|v| (k, v)))
+            .collect())
     }
 
     /// Queues a notice to broadcast once the group commit is on disk.

@@ -2,7 +2,7 @@
 //! readers, so that no store call ever blocks an engine reactor thread.
 //!
 //! Group commit: the writer takes the first queued request, then everything else already queued
-//! (up to [`MAX_GROUP_REQUESTS`]), runs each against one [`Txn`] (a failing request is rolled back
+//! (up to [`MAX_GROUP_REQUESTS`] requests and about [`MAX_GROUP_BYTES`] of messages), runs each against one [`Txn`] (a failing request is rolled back
 //! alone), writes the group as one `WriteBatch` with `sync = true`, and only then answers every
 //! request and broadcasts the change notices. UIDs and MODSEQs are assigned here, in commit order,
 //! so they are strictly ascending without any lock. With an fsync costing ~0.5 ms, concurrent
@@ -19,6 +19,9 @@ use tokio::sync::{broadcast, oneshot};
 
 /// Most requests committed in one group (bounds the batch's memory and the latency of the first).
 pub(crate) const MAX_GROUP_REQUESTS: usize = 512;
+/// Message bytes after which a group stops taking more requests (a single larger message still
+/// goes through, alone).
+pub(crate) const MAX_GROUP_BYTES: usize = 64 * 1024 * 1024;
 /// Reader threads for blocking reads (parsing, fetches, body reads).
 const READER_THREADS: usize = 2;
 /// Change notices buffered per subscriber before it is told it lagged.
@@ -26,7 +29,11 @@ const NOTICE_CAPACITY: usize = 1024;
 
 /// What the writer runs for one request: it applies the request to the transaction and returns
 /// the function that delivers the reply once the commit outcome is known (`None` = on disk).
-type WriteJob = Box<dyn FnOnce(&mut Txn<'_>) -> Completion + Send>;
+struct WriteJob {
+    /// Message bytes the request carries.
+    weight: usize,
+    apply: Box<dyn FnOnce(&mut Txn<'_>) -> Completion + Send>,
+}
 type Completion = Box<dyn FnOnce(Option<StoreError>) + Send>;
 type ReadJob = Box<dyn FnOnce(&Backend) + Send>;
 
@@ -75,13 +82,14 @@ impl MailEngine {
     }
 
     /// Runs `apply` on the writer thread inside a group commit; resolves once it is on disk.
-    pub fn write<T, F>(&self, apply: F) -> oneshot::Receiver<Result<T, StoreError>>
+    /// `weight` is the number of message bytes the request carries.
+    pub fn write<T, F>(&self, weight: usize, apply: F) -> oneshot::Receiver<Result<T, StoreError>>
     where
         T: Send + 'static,
         F: FnOnce(&mut Txn<'_>) -> Result<T, StoreError> + Send + 'static,
     {
         let (tx, rx) = oneshot::channel();
-        self.submit(apply, move |r| {
+        self.submit(weight, apply, move |r| {
             let _ = tx.send(r);
         });
         rx
@@ -94,29 +102,31 @@ impl MailEngine {
         F: FnOnce(&mut Txn<'_>) -> Result<T, StoreError> + Send + 'static,
     {
         let (tx, rx) = mpsc::sync_channel(1);
-        self.submit(apply, move |r| {
+        self.submit(0, apply, move |r| {
             let _ = tx.send(r);
         });
         rx.recv().unwrap_or_else(|_| Err(stopped()))
     }
 
-    fn submit<T, F, R>(&self, apply: F, reply: R)
+    fn submit<T, F, R>(&self, weight: usize, apply: F, reply: R)
     where
         T: Send + 'static,
         F: FnOnce(&mut Txn<'_>) -> Result<T, StoreError> + Send + 'static,
         R: FnOnce(Result<T, StoreError>) + Send + 'static,
     {
-        let job: WriteJob = Box::new(move |txn: &mut Txn<'_>| {
-            let outcome = apply(txn);
-            match &outcome {
-                Ok(_) => txn.keep(),
-                Err(_) => txn.rollback(),
-            }
-            Box::new(move |commit_error: Option<StoreError>| match commit_error {
-                Some(e) if outcome.is_ok() => reply(Err(e)),
-                _ => reply(outcome),
-            })
-        });
+        let apply: Box<dyn FnOnce(&mut Txn<'_>) -> Completion + Send> =
+            Box::new(move |txn: &mut Txn<'_>| {
+                let outcome = apply(txn);
+                match &outcome {
+                    Ok(_) => txn.keep(),
+                    Err(_) => txn.rollback(),
+                }
+                Box::new(move |commit_error: Option<StoreError>| match commit_error {
+                    Some(e) if outcome.is_ok() => reply(Err(e)),
+                    _ => reply(outcome),
+                })
+            });
+        let job = WriteJob { weight, apply };
         // If the writer is gone the job (and its reply sender) is dropped: the caller sees an error.
         if let Some(writes) = &self.writes {
             let _ = writes.send(job);
@@ -163,11 +173,27 @@ fn run_writer(
     jobs: &mpsc::Receiver<WriteJob>,
     notices: &broadcast::Sender<ChangeNotice>,
 ) {
-    while let Ok(first) = jobs.recv() {
+    let mut carried: Option<WriteJob> = None;
+    loop {
+        let first = match carried.take() {
+            Some(job) => job,
+            None => match jobs.recv() {
+                Ok(job) => job,
+                Err(_) => return,
+            },
+        };
+        let mut bytes = first.weight;
         let mut group = vec![first];
-        while group.len() < MAX_GROUP_REQUESTS {
+        while group.len() < MAX_GROUP_REQUESTS && bytes < MAX_GROUP_BYTES {
             match jobs.try_recv() {
-                Ok(job) => group.push(job),
+                Ok(job) if bytes + job.weight > MAX_GROUP_BYTES => {
+                    carried = Some(job);
+                    break;
+                }
+                Ok(job) => {
+                    bytes += job.weight;
+                    group.push(job);
+                }
                 Err(_) => break,
             }
         }
@@ -176,7 +202,7 @@ fn run_writer(
         for job in group {
             // A bug in one request must not take the writer (and every later request) down: its
             // writes are dropped and its caller sees the reply channel close.
-            match catch_unwind(AssertUnwindSafe(|| job(&mut txn))) {
+            match catch_unwind(AssertUnwindSafe(|| (job.apply)(&mut txn))) {
                 Ok(done) => completions.push(done),
                 Err(_) => {
                     tracing::error!("a mail store request panicked; its writes were rolled back");

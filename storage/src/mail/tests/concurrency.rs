@@ -10,6 +10,11 @@ const APPENDS_PER_THREAD: usize = 50;
 #[test]
 fn uids_and_modseqs_are_unique_and_ascending_under_concurrent_appends() {
     let f = fixture();
+    let commits_before = f
+        .store
+        .backend_for_test()
+        .commits
+        .load(std::sync::atomic::Ordering::SeqCst);
     let handles: Vec<_> = (0..THREADS)
         .map(|t| {
             let mail = f.mail.clone();
@@ -54,6 +59,17 @@ fn uids_and_modseqs_are_unique_and_ascending_under_concurrent_appends() {
         }
     }
     let total = (THREADS * APPENDS_PER_THREAD) as u32;
+    let commits = f
+        .store
+        .backend_for_test()
+        .commits
+        .load(std::sync::atomic::Ordering::SeqCst)
+        - commits_before;
+    assert!(
+        commits < u64::from(total),
+        "{commits} syncs for {total} appends: no group commit happened"
+    );
+    eprintln!("group commit: {total} appends in {commits} synced writes");
     assert_eq!(
         uids,
         (1..=total).collect::<BTreeSet<u32>>(),

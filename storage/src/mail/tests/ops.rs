@@ -1,5 +1,5 @@
 //! check(), backup() and the outbound queue.
-use super::{corpus, fixture, message};
+use super::{corpus, fixture, message, Fixture};
 use crate::mail::*;
 use crate::Store;
 
@@ -137,4 +137,112 @@ async fn outbound_queue_enqueue_list_show_due_reschedule_delete() {
     assert!(f.mail.queue_message(a).await.is_err());
     assert_eq!(f.mail.queue_list().await.unwrap().len(), 1);
     assert!(f.mail.check().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_failed_commit_is_unavailable_leaves_nothing_behind_and_the_writer_carries_on() {
+    let f = fixture();
+    f.mail
+        .append(&f.alice, "INBOX", message(corpus::SIMPLE))
+        .await
+        .unwrap();
+    let backend = f.store.backend_for_test();
+    backend
+        .fail_writes
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let err = f
+        .mail
+        .append(&f.alice, "INBOX", message(corpus::NESTED))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, crate::StoreError::Unavailable(ref m) if m.contains("No space left")),
+        "{err}"
+    );
+    assert!(matches!(
+        f.mail.create_mailbox(&f.alice, "X", None).await,
+        Err(crate::StoreError::Unavailable(_))
+    ));
+    backend
+        .fail_writes
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+    // Nothing of the failed group reached the disk, and the UID it would have used is still free
+    // (it was never acknowledged).
+    let status = f.mail.status(&f.alice, "INBOX").await.unwrap();
+    assert_eq!((status.messages, status.uid_next), (1, 2));
+    assert!(f.mail.mailbox(&f.alice, "X").await.is_err());
+    let next = f
+        .mail
+        .append(&f.alice, "INBOX", message(corpus::NESTED))
+        .await
+        .unwrap();
+    assert_eq!(next.uid, 2);
+    assert_eq!(f.mail.check().await.unwrap(), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn messages_above_the_size_limit_are_refused_before_parsing() {
+    let f = fixture();
+    let huge = vec![b'a'; MAX_MESSAGE_BYTES + 1];
+    let err = f
+        .mail
+        .append(&f.alice, "INBOX", message(&huge))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, crate::StoreError::Invalid(_)), "{err}");
+    let r = vec![Recipient {
+        account: f.alice.clone(),
+        prefix: Vec::new(),
+    }];
+    assert!(matches!(
+        f.mail.deliver(huge, r, 0).await,
+        Err(crate::StoreError::Invalid(_))
+    ));
+}
+
+#[tokio::test]
+async fn a_version_1_store_is_upgraded_with_default_mailboxes() {
+    let f = fixture();
+    let path = f.store.path().to_path_buf();
+    // Make it look like a version 1 store: no mail state for alice, schema version 1.
+    f.mail.create_mailbox(&f.alice, "Keep", None).await.unwrap();
+    {
+        use crate::mail::txn::Cf;
+        let account = f.alice.clone();
+        f.store
+            .engine()
+            .write_blocking(move |t| {
+                for (k, _) in t.scan_prefix(
+                    Cf::Mailboxes,
+                    &crate::mail::record::account_prefix(account.as_str()),
+                )? {
+                    t.delete(Cf::Mailboxes, k);
+                }
+                t.delete(
+                    Cf::AccountState,
+                    crate::mail::record::account_prefix(account.as_str()),
+                );
+                t.put(
+                    Cf::Meta,
+                    b"schema_version".to_vec(),
+                    1u32.to_be_bytes().to_vec(),
+                );
+                Ok(())
+            })
+            .unwrap();
+    }
+    let Fixture {
+        store,
+        mail,
+        dir,
+        alice,
+        ..
+    } = f;
+    drop(mail);
+    drop(store);
+    let store = Store::open(&path).unwrap();
+    let mail = store.mail();
+    assert_eq!(mail.list_mailboxes(&alice).await.unwrap().len(), 6);
+    assert_eq!(mail.check().await.unwrap(), Vec::<String>::new());
+    drop(dir);
 }
