@@ -193,10 +193,32 @@ pub(crate) fn create_mailbox(
     {
         return Err(StoreError::Exists(format!("mailbox {name}")));
     }
+    create_superiors(txn, account, &mut state, &name)?;
     let r = new_record(&mut state, special_use);
     save_mailbox(txn, account, &name, &r);
     save_state(txn, account, &state);
     Ok(info(name, &r))
+}
+
+/// Creates the missing superiors of `name` (`a` and `a/b` for `a/b/c`), as RFC 9051 §6.3.4 and
+/// §6.3.6 recommend for CREATE and RENAME.
+fn create_superiors(
+    txn: &mut Txn<'_>,
+    account: &Address,
+    state: &mut AccountState,
+    name: &str,
+) -> Result<(), StoreError> {
+    for (i, _) in name.match_indices('/') {
+        let superior = &name[..i];
+        if txn
+            .get(Cf::Mailboxes, &mailbox_key(account.as_str(), superior))?
+            .is_none()
+        {
+            let r = new_record(state, None);
+            save_mailbox(txn, account, superior, &r);
+        }
+    }
+    Ok(())
 }
 
 /// Deletes a mailbox and its messages. Its inferiors (`name/...`) stay. INBOX cannot be deleted.
@@ -251,7 +273,6 @@ pub(crate) fn rename_mailbox(
     if from == "INBOX" {
         let fresh = new_record(&mut state, None);
         save_mailbox(txn, account, "INBOX", &fresh);
-        save_state(txn, account, &state);
     } else {
         let inferiors = format!("{from}/");
         for (key, value) in txn.scan_prefix(Cf::Mailboxes, &account_prefix(account.as_str()))? {
@@ -274,6 +295,8 @@ pub(crate) fn rename_mailbox(
     for (_, new, r) in moves {
         save_mailbox(txn, account, &new, &r);
     }
+    create_superiors(txn, account, &mut state, &to)?;
+    save_state(txn, account, &state);
     Ok(())
 }
 

@@ -245,6 +245,28 @@ async fn rename_moves_inferiors_and_renaming_inbox_leaves_it_empty() {
         f.mail.rename_mailbox(&f.alice, "Old-Inbox", "Groups").await,
         Err(StoreError::Exists(_))
     ));
+    assert!(matches!(
+        f.mail
+            .rename_mailbox(&f.alice, "Groups", "Groups/sub")
+            .await,
+        Err(StoreError::Invalid(_))
+    ));
+    // Missing superiors are created on CREATE and RENAME.
+    f.mail
+        .create_mailbox(&f.alice, "A/B/C", None)
+        .await
+        .unwrap();
+    f.mail
+        .rename_mailbox(&f.alice, "Old-Inbox", "X/Y/Old")
+        .await
+        .unwrap();
+    for name in ["A", "A/B", "X", "X/Y"] {
+        f.mail.mailbox(&f.alice, name).await.unwrap();
+    }
+    assert_eq!(
+        f.mail.status(&f.alice, "X/Y/Old").await.unwrap().messages,
+        1
+    );
     assert!(f.mail.check().await.unwrap().is_empty());
 }
 
