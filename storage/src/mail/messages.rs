@@ -393,6 +393,9 @@ pub(crate) fn copy(
         uid_validity: target.as_ref().unwrap_or(&source).uid_validity,
         uids: Vec::new(),
     };
+    if selected.is_empty() {
+        return Ok(result);
+    }
     for (uid, message) in &selected {
         let copy = MessageRecord {
             modseq: 0,

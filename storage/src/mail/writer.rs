@@ -211,7 +211,12 @@ fn run_writer(
             }
         }
         let (batch, sent) = txn.into_batch();
-        let error = backend.write(batch).err();
+        // A group whose requests all failed has nothing to sync.
+        let error = if batch.is_empty() {
+            None
+        } else {
+            backend.write(batch).err()
+        };
         if let Some(e) = &error {
             tracing::error!("mail store commit failed: {e}");
         }

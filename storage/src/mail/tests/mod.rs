@@ -3,7 +3,9 @@ mod api;
 mod concurrency;
 mod corpus;
 mod crash;
+mod delivery;
 mod meta_corpus;
+mod model;
 mod ops;
 mod refcount;
 
