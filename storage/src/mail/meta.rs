@@ -39,7 +39,7 @@ use base64::Engine as _;
 use mail_parser::{Address, HeaderValue, Message, MessageParser, MessagePart, PartType};
 use std::ops::Range;
 
-/// Deepest MIME nesting described; deeper parts are described as opaque.
+/// Deepest MIME nesting described; a deeper message falls back to the single text part.
 const MAX_DEPTH: usize = 32;
 
 /// Where one MIME part lies in the stored body.
