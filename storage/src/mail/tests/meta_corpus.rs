@@ -194,3 +194,35 @@ fn never_panics_and_offsets_stay_in_bounds_for_arbitrary_bytes() {
         assert!(m.parts.iter().all(|p| p.body.end as usize <= cut));
     }
 }
+
+#[test]
+fn digest_parts_default_to_message_rfc822_and_an_encoded_message_is_opaque() {
+    // RFC 2046 §5.1.5: in multipart/digest a part without Content-Type is message/rfc822.
+    // Its content "From: a@b.test\r\nSubject: one\r\n\r\nx" is 33 octets on 4 lines.
+    let m = extract(
+        b"Content-Type: multipart/digest; boundary=d\r\n\r\n--d\r\n\r\n\
+          From: a@b.test\r\nSubject: one\r\n\r\nx\r\n--d--\r\n",
+    );
+    let env = "(NIL \"one\" ((NIL NIL \"a\" \"b.test\")) ((NIL NIL \"a\" \"b.test\")) \
+               ((NIL NIL \"a\" \"b.test\")) NIL NIL NIL NIL NIL)";
+    assert_eq!(
+        text(&m.body_structure),
+        format!(
+            "((\"message\" \"rfc822\" NIL NIL NIL \"7bit\" 33 {env} \
+             (\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 1 1 NIL NIL NIL NIL) 4 \
+             NIL NIL NIL NIL) \"digest\" (\"boundary\" \"d\") NIL NIL NIL)"
+        )
+    );
+    // A base64-encoded message/rfc822 is not parsed into (its offsets would not point into the
+    // stored bytes): it is described as a basic part, as Dovecot does.
+    let m = extract(
+        b"Content-Type: multipart/mixed; boundary=m\r\n\r\n--m\r\nContent-Type: message/rfc822\r\n\
+          Content-Transfer-Encoding: base64\r\n\r\n\
+          RnJvbTogYUBiLnRlc3QNClN1YmplY3Q6IGhpDQoNCmJvZHkNCg==\r\n--m--\r\n",
+    );
+    assert_eq!(
+        text(&m.body_structure),
+        "((\"message\" \"rfc822\" NIL NIL NIL \"base64\" 52 NIL NIL NIL NIL) \"mixed\" (\"boundary\" \"m\") NIL NIL NIL)"
+    );
+    assert_eq!(m.parts.len(), 2, "no parts below an encoded message");
+}
