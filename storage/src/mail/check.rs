@@ -8,12 +8,13 @@
 //! - each mailbox's message count, unseen count and total size match its messages;
 //! - every referenced body exists with all its chunks and the right length; each body's
 //!   reference count equals the number of messages pointing at it; no body is unreferenced;
+//! - every change-log entry is readable and below its account's MODSEQ counter;
 //! - every queued message is in the due-time index and has all its bytes.
 
 use crate::mail::read::View;
 use crate::mail::record::{
-    body_id_of_key, chunk_key, decode_count, name_of_key, uid_of_key, AccountState, BodyRecord,
-    MailboxRecord, MessageRecord,
+    body_id_of_key, chunk_key, decode_count, modseq_of_key, name_of_key, uid_of_key, AccountState,
+    BodyRecord, ChangeRecord, MailboxRecord, MessageRecord,
 };
 use crate::mail::txn::Cf;
 use crate::mail::{queue, MailStore};
@@ -77,6 +78,25 @@ pub(crate) fn check(backend: &Backend) -> Result<Vec<String>, StoreError> {
             ));
         }
     }
+    // The change log: readable, and no MODSEQ above the account's counter.
+    all(&view, Cf::Changes, |k, v| {
+        let account = crate::keys::KeyReader::new(k).str().unwrap_or_default();
+        let modseq = modseq_of_key(k)?;
+        if let Err(e) = ChangeRecord::decode(v) {
+            problems.push(format!("{account} change {modseq}: {e}"));
+        }
+        match states.get(&account) {
+            Some(s) if modseq > s.modseq => problems.push(format!(
+                "{account} change {modseq}: above the account's MODSEQ {}",
+                s.modseq
+            )),
+            Some(_) => {}
+            None => problems.push(format!(
+                "{account} change {modseq}: account without mail state"
+            )),
+        }
+        Ok(())
+    })?;
     // Mailboxes by (account, id).
     let mut mailboxes: HashMap<(String, u64), MailboxSeen> = HashMap::new();
     all(&view, Cf::Mailboxes, |k, v| {
@@ -127,7 +147,9 @@ pub(crate) fn check(backend: &Backend) -> Result<Vec<String>, StoreError> {
     all(&view, Cf::Messages, |k, v| {
         let (account, mailbox_id, uid) = uid_of_key(k)?;
         let Some(mailbox) = mailboxes.get_mut(&(account.clone(), mailbox_id)) else {
-            problems.push(format!("{account} mailbox id {mailbox_id} UID {uid}: message in a mailbox that does not exist"));
+            problems.push(format!(
+                "{account} mailbox id {mailbox_id} UID {uid}: message in a mailbox that does not exist"
+            ));
             return Ok(());
         };
         let place = format!("{account} {} UID {uid}", mailbox.name);

@@ -2,9 +2,10 @@
 //! readers, so that no store call ever blocks an engine reactor thread.
 //!
 //! Group commit: the writer takes the first queued request, then everything else already queued
-//! (up to [`MAX_GROUP_REQUESTS`] requests and about [`MAX_GROUP_BYTES`] of messages), runs each against one [`Txn`] (a failing request is rolled back
-//! alone), writes the group as one `WriteBatch` with `sync = true`, and only then answers every
-//! request and broadcasts the change notices. UIDs and MODSEQs are assigned here, in commit order,
+//! (up to [`MAX_GROUP_REQUESTS`] requests and about [`MAX_GROUP_BYTES`] of messages), runs each
+//! against one [`Txn`] (a failing request is rolled back alone), writes the group as one
+//! `WriteBatch` with `sync = true`, and only then answers every request and broadcasts the change
+//! notices. UIDs and MODSEQs are assigned here, in commit order,
 //! so they are strictly ascending without any lock. With an fsync costing ~0.5 ms, concurrent
 //! deliveries share one sync instead of queueing for one each.
 
@@ -127,7 +128,7 @@ impl MailEngine {
                 })
             });
         let job = WriteJob { weight, apply };
-        // If the writer is gone the job (and its reply sender) is dropped: the caller sees an error.
+        // If the writer is gone, the job and its reply sender are dropped: the caller sees an error.
         if let Some(writes) = &self.writes {
             let _ = writes.send(job);
         }
