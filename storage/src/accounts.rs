@@ -62,7 +62,7 @@ fn domain_key(domain: &Domain) -> Vec<u8> {
     KeyBuilder::new().str(domain.as_str()).finish()
 }
 
-fn account_key(address: &Address) -> Vec<u8> {
+pub(crate) fn account_key(address: &Address) -> Vec<u8> {
     KeyBuilder::new().str(address.domain().as_str()).str(address.local_part()).finish()
 }
 
@@ -114,7 +114,8 @@ impl Store {
         Ok(out)
     }
 
-    /// Creates an account with an argon2id PHC `password_hash` (see [`crate::password::hash`]).
+    /// Creates an account with an argon2id PHC `password_hash` (see [`crate::password::hash`]),
+    /// together with its default mailboxes (INBOX, Sent, Drafts, Trash, Junk, Archive) in one commit.
     pub fn add_account(&self, address: &Address, password_hash: &str) -> Result<Account, StoreError> {
         let _guard = self.admin_lock();
         let domain = address.domain();
@@ -130,9 +131,7 @@ impl Store {
             created: now_secs(),
             enabled: true,
         };
-        let mut batch = WriteBatch::default();
-        batch.put_cf(self.cf(CF_ACCOUNTS), account_key(address), account.encode());
-        self.write(batch)?;
+        self.create_account_with_mail(address, account.encode())?;
         Ok(account)
     }
 
@@ -146,15 +145,13 @@ impl Store {
         self.write(batch)
     }
 
-    /// Deletes an account.
+    /// Deletes an account with its mailboxes and messages (bodies no other account uses go too).
     pub fn remove_account(&self, address: &Address) -> Result<(), StoreError> {
         let _guard = self.admin_lock();
         if self.account(address)?.is_none() {
             return Err(StoreError::NotFound(format!("account {address}")));
         }
-        let mut batch = WriteBatch::default();
-        batch.delete_cf(self.cf(CF_ACCOUNTS), account_key(address));
-        self.write(batch)
+        self.remove_account_with_mail(address)
     }
 
     /// Looks an account up by its normalised address.

@@ -3,9 +3,12 @@
 //! Column families:
 //! - `meta`: store-wide values (the schema version);
 //! - `domains`: key = domain, value = empty;
-//! - `accounts`: key = address, value = an encoded [`crate::Account`].
+//! - `accounts`: key = address, value = an encoded [`crate::Account`];
+//! - `account_state`, `mailboxes`, `subscriptions`, `messages`, `changes`, `bodies`, `body_refs`,
+//!   `body_chunks`: the mail store (see [`crate::mail`] and its `record` module for the layout);
+//! - `queue`: the outbound queue, its own keyspace so it can move with the MTA.
 //!
-//! Every write is a `WriteBatch` committed with `sync = true`: when a call returns, its data is on
+//! All mail writes go through the one writer thread of [`crate::mail`] (group commit). Every write is a `WriteBatch` committed with `sync = true`: when a call returns, its data is on
 //! disk (the WAL is fsynced).
 
 use crate::StoreError;
@@ -13,13 +16,39 @@ use rocksdb::{ColumnFamily, ColumnFamilyDescriptor, Options, WriteBatch, WriteOp
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use crate::mail::MailEngine;
+
 pub(crate) const CF_META: &str = "meta";
 pub(crate) const CF_DOMAINS: &str = "domains";
 pub(crate) const CF_ACCOUNTS: &str = "accounts";
-const COLUMN_FAMILIES: &[&str] = &[CF_META, CF_DOMAINS, CF_ACCOUNTS];
+pub(crate) const CF_ACCOUNT_STATE: &str = "account_state";
+pub(crate) const CF_MAILBOXES: &str = "mailboxes";
+pub(crate) const CF_SUBSCRIPTIONS: &str = "subscriptions";
+pub(crate) const CF_MESSAGES: &str = "messages";
+pub(crate) const CF_CHANGES: &str = "changes";
+pub(crate) const CF_BODIES: &str = "bodies";
+pub(crate) const CF_BODY_REFS: &str = "body_refs";
+pub(crate) const CF_BODY_CHUNKS: &str = "body_chunks";
+pub(crate) const CF_QUEUE: &str = "queue";
+const COLUMN_FAMILIES: &[&str] = &[
+    CF_META,
+    CF_DOMAINS,
+    CF_ACCOUNTS,
+    CF_ACCOUNT_STATE,
+    CF_MAILBOXES,
+    CF_SUBSCRIPTIONS,
+    CF_MESSAGES,
+    CF_CHANGES,
+    CF_BODIES,
+    CF_BODY_REFS,
+    CF_BODY_CHUNKS,
+    CF_QUEUE,
+];
 
-/// The schema this build writes. A store with a higher number is refused at open.
-pub const SCHEMA_VERSION: u32 = 1;
+/// The schema this build writes. A store with a higher number is refused at open. Version 2 added
+/// the mail column families; a version 1 store is upgraded at open (its accounts get their
+/// default mailboxes).
+pub const SCHEMA_VERSION: u32 = 2;
 const SCHEMA_VERSION_KEY: &[u8] = b"schema_version";
 
 /// A handle to an open store. Cheap to clone; all clones share one database.
@@ -29,16 +58,61 @@ pub struct Store {
 }
 
 struct Inner {
-    db: DB,
-    path: PathBuf,
+    /// Declared first so that it is dropped first: closing it stops and joins the writer and
+    /// reader threads, which hold the database open.
+    mail: MailEngine,
+    backend: Arc<Backend>,
     /// Serialises read-modify-write sequences of the rare administrative writes (add a domain, add
     /// an account) so that two of them cannot both see "absent" and both write.
     admin: Mutex<()>,
 }
 
+/// The open database, shared by [`Store`] handles and the mail threads.
+pub(crate) struct Backend {
+    db: DB,
+    path: PathBuf,
+    /// Test hook: when set, every write fails as a full disk would.
+    #[cfg(test)]
+    pub(crate) fail_writes: std::sync::atomic::AtomicBool,
+    /// Test counter of synced writes (shows that group commit shares syncs).
+    #[cfg(test)]
+    pub(crate) commits: std::sync::atomic::AtomicU64,
+}
+
+impl Backend {
+    pub(crate) fn db(&self) -> &DB {
+        &self.db
+    }
+
+    pub(crate) fn cf(&self, name: &str) -> &ColumnFamily {
+        // Every name used here is in COLUMN_FAMILIES, which `open` creates.
+        #[allow(clippy::expect_used)] // reason: a missing column family is a programming error caught by every test
+        self.db.cf_handle(name).expect("column family opened at start")
+    }
+
+    /// Writes a RocksDB checkpoint (a consistent, openable copy) into `dir`.
+    pub(crate) fn checkpoint(&self, dir: &Path) -> Result<(), StoreError> {
+        rocksdb::checkpoint::Checkpoint::new(&self.db)?.create_checkpoint(dir)?;
+        Ok(())
+    }
+
+    /// Commits `batch` and returns once it is synced to disk.
+    pub(crate) fn write(&self, batch: WriteBatch) -> Result<(), StoreError> {
+        #[cfg(test)]
+        if self.fail_writes.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(StoreError::Unavailable("IO error: No space left on device (injected)".into()));
+        }
+        #[cfg(test)]
+        self.commits.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let mut options = WriteOptions::default();
+        options.set_sync(true);
+        self.db.write_opt(batch, &options).map_err(StoreError::from)
+    }
+}
+
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("path", &self.inner.path).finish()
+        f.debug_struct("Store").field("path", &self.inner.backend.path).finish()
     }
 }
 
@@ -62,29 +136,48 @@ impl Store {
             )),
             other => other,
         })?;
-        let store = Store { inner: Arc::new(Inner { db, path: path.to_path_buf(), admin: Mutex::new(()) }) };
+        let backend = Arc::new(Backend {
+            db,
+            path: path.to_path_buf(),
+            #[cfg(test)]
+            fail_writes: std::sync::atomic::AtomicBool::new(false),
+            #[cfg(test)]
+            commits: std::sync::atomic::AtomicU64::new(0),
+        });
+        let mail = MailEngine::start(backend.clone())?;
+        let store = Store { inner: Arc::new(Inner { mail, backend, admin: Mutex::new(()) }) };
         store.check_schema()?;
         Ok(store)
     }
 
     pub fn path(&self) -> &Path {
-        &self.inner.path
+        &self.inner.backend.path
+    }
+
+    #[cfg(test)]
+    pub(crate) fn backend_for_test(&self) -> &Backend {
+        &self.inner.backend
+    }
+
+    pub(crate) fn engine(&self) -> &MailEngine {
+        &self.inner.mail
     }
 
     fn check_schema(&self) -> Result<(), StoreError> {
         let meta = self.cf(CF_META);
-        match self.inner.db.get_cf(meta, SCHEMA_VERSION_KEY)? {
-            None => {
-                let mut batch = WriteBatch::default();
-                batch.put_cf(meta, SCHEMA_VERSION_KEY, SCHEMA_VERSION.to_be_bytes());
-                self.write(batch)
-            }
+        match self.db().get_cf(meta, SCHEMA_VERSION_KEY)? {
+            None => self.set_schema_version(),
             Some(bytes) => {
                 let found = <[u8; 4]>::try_from(bytes.as_slice())
                     .map(u32::from_be_bytes)
                     .map_err(|_| StoreError::Corrupt("schema version".into()))?;
                 if found > SCHEMA_VERSION {
                     Err(StoreError::SchemaTooNew { found, supported: SCHEMA_VERSION })
+                } else if found < SCHEMA_VERSION {
+                    for account in self.accounts(None)? {
+                        self.ensure_default_mailboxes(&account.address)?;
+                    }
+                    self.set_schema_version()
                 } else {
                     Ok(())
                 }
@@ -92,21 +185,32 @@ impl Store {
         }
     }
 
+    fn set_schema_version(&self) -> Result<(), StoreError> {
+        let mut batch = WriteBatch::default();
+        batch.put_cf(self.cf(CF_META), SCHEMA_VERSION_KEY, SCHEMA_VERSION.to_be_bytes());
+        self.write(batch)
+    }
+
     pub(crate) fn db(&self) -> &DB {
-        &self.inner.db
+        self.inner.backend.db()
     }
 
     pub(crate) fn cf(&self, name: &str) -> &ColumnFamily {
-        // Every name used here is in COLUMN_FAMILIES, which `open` creates.
-        #[allow(clippy::expect_used)] // reason: a missing column family is a programming error caught by every test
-        self.inner.db.cf_handle(name).expect("column family opened at start")
+        self.inner.backend.cf(name)
     }
 
     /// Commits `batch` and returns once it is synced to disk.
     pub(crate) fn write(&self, batch: WriteBatch) -> Result<(), StoreError> {
-        let mut options = WriteOptions::default();
-        options.set_sync(true);
-        self.inner.db.write_opt(batch, &options).map_err(StoreError::from)
+        self.inner.backend.write(batch)
+    }
+
+    /// Bench baseline only: one synced RocksDB write of `value` (the cost group commit
+    /// amortises). Writes under a `bench/` key in the `meta` column family.
+    #[doc(hidden)]
+    pub fn baseline_synced_write(&self, n: u64, value: &[u8]) -> Result<(), StoreError> {
+        let mut batch = WriteBatch::default();
+        batch.put_cf(self.cf(CF_META), crate::keys::KeyBuilder::new().str("bench").u64(n).finish(), value);
+        self.write(batch)
     }
 
     pub(crate) fn admin_lock(&self) -> std::sync::MutexGuard<'_, ()> {

@@ -1,0 +1,279 @@
+//! Reads, run on the reader threads against one RocksDB snapshot each, so that a fetch never sees
+//! half of a group commit (a message without its body, counts from two different moments).
+
+use crate::accounts::account_key;
+use crate::mail::mailboxes::{info, normalise_name};
+use crate::mail::meta::PartOffsets;
+use crate::mail::model::{Change, MailboxInfo, MailboxStatus, MessageMeta, MessageSummary, UidSet};
+use crate::mail::record::{
+    account_prefix, body_key, change_key, chunk_key, mailbox_key, mailbox_messages_prefix, message_key, modseq_of_key,
+    name_of_key, uid_of_key, BodyRecord, ChangeRecord, MailboxRecord, MessageRecord, CHUNK_BYTES,
+};
+use crate::mail::txn::Cf;
+use crate::rocks::Backend;
+use crate::{Address, StoreError};
+use rocksdb::{Direction, IteratorMode, Snapshot};
+use std::collections::HashMap;
+use std::ops::Range;
+
+/// An allocation size for `len` bytes read back, bounded so that a corrupt length cannot abort.
+pub(crate) fn capacity(len: u64) -> usize {
+    usize::try_from(len).unwrap_or(usize::MAX).min(crate::mail::MAX_MESSAGE_BYTES)
+}
+
+/// A consistent view of the store.
+pub(crate) struct View<'a> {
+    backend: &'a Backend,
+    snapshot: Snapshot<'a>,
+}
+
+impl<'a> View<'a> {
+    pub fn new(backend: &'a Backend) -> View<'a> {
+        View { backend, snapshot: backend.db().snapshot() }
+    }
+
+    pub fn get(&self, cf: Cf, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.snapshot.get_cf(self.backend.cf(cf.name()), key)?)
+    }
+
+    /// Calls `each` for every entry with key in `[from, until)` starting with `prefix`, until it
+    /// returns `false`.
+    pub fn scan(
+        &self,
+        cf: Cf,
+        prefix: &[u8],
+        from: &[u8],
+        until: Option<&[u8]>,
+        mut each: impl FnMut(&[u8], &[u8]) -> Result<bool, StoreError>,
+    ) -> Result<(), StoreError> {
+        let mode = IteratorMode::From(from, Direction::Forward);
+        for item in self.snapshot.iterator_cf(self.backend.cf(cf.name()), mode) {
+            let (k, v) = item?;
+            if !k.starts_with(prefix) || until.is_some_and(|u| &*k >= u) || !each(&k, &v)? {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn account(&self, account: &Address) -> Result<(), StoreError> {
+        match self.get(Cf::Accounts, &account_key(account))? {
+            Some(_) => Ok(()),
+            None => Err(StoreError::NotFound(format!("account {account}"))),
+        }
+    }
+
+    pub fn mailbox(&self, account: &Address, name: &str) -> Result<(String, MailboxRecord), StoreError> {
+        let name = normalise_name(name)?;
+        match self.get(Cf::Mailboxes, &mailbox_key(account.as_str(), &name))? {
+            Some(b) => Ok((name, MailboxRecord::decode(&b)?)),
+            None => Err(StoreError::NotFound(format!("mailbox {name} of {account}"))),
+        }
+    }
+
+    pub fn body(&self, body_id: u64) -> Result<BodyRecord, StoreError> {
+        match self.get(Cf::Bodies, &body_key(body_id))? {
+            Some(b) => BodyRecord::decode(&b),
+            None => Err(StoreError::Corrupt(format!("body {body_id} is missing"))),
+        }
+    }
+
+    /// Bytes `range` of body `body_id` (clamped to its length).
+    pub fn body_bytes(&self, body_id: u64, len: u64, range: Range<u64>) -> Result<Vec<u8>, StoreError> {
+        let (start, end) = (range.start.min(len), range.end.min(len));
+        let mut out = Vec::with_capacity(capacity(end - start));
+        let chunk = CHUNK_BYTES as u64;
+        let mut at = start;
+        while at < end {
+            let index = at / chunk;
+            let bytes = self
+                .get(Cf::BodyChunks, &chunk_key(body_id, index as u32))?
+                .ok_or_else(|| StoreError::Corrupt(format!("body {body_id} chunk {index} is missing")))?;
+            let from = (at - index * chunk) as usize;
+            let to = ((end - index * chunk) as usize).min(bytes.len());
+            if from >= to {
+                return Err(StoreError::Corrupt(format!("body {body_id} chunk {index} is short")));
+            }
+            out.extend_from_slice(&bytes[from..to]);
+            at += (to - from) as u64;
+        }
+        Ok(out)
+    }
+
+    fn messages(
+        &self,
+        account: &Address,
+        record: &MailboxRecord,
+        uids: &UidSet,
+        mut each: impl FnMut(u32, MessageRecord) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let Some((lo, hi)) = uids.bounds() else {
+            return Ok(());
+        };
+        let prefix = mailbox_messages_prefix(account.as_str(), record.id);
+        let from = message_key(account.as_str(), record.id, lo);
+        let until = (hi < u32::MAX).then(|| message_key(account.as_str(), record.id, hi + 1));
+        self.scan(Cf::Messages, &prefix, &from, until.as_deref(), |k, v| {
+            let (_, _, uid) = uid_of_key(k)?;
+            if uids.contains(uid) {
+                each(uid, MessageRecord::decode(v)?)?;
+            }
+            Ok(true)
+        })
+    }
+}
+
+pub(crate) fn list_mailboxes(b: &Backend, account: &Address) -> Result<Vec<MailboxInfo>, StoreError> {
+    let view = View::new(b);
+    view.account(account)?;
+    let prefix = account_prefix(account.as_str());
+    let mut out = Vec::new();
+    view.scan(Cf::Mailboxes, &prefix, &prefix, None, |k, v| {
+        let (_, name) = name_of_key(k)?;
+        out.push(info(name, &MailboxRecord::decode(v)?));
+        Ok(true)
+    })?;
+    Ok(out)
+}
+
+pub(crate) fn mailbox(b: &Backend, account: &Address, name: &str) -> Result<MailboxInfo, StoreError> {
+    let (name, record) = View::new(b).mailbox(account, name)?;
+    Ok(info(name, &record))
+}
+
+pub(crate) fn status(b: &Backend, account: &Address, name: &str) -> Result<MailboxStatus, StoreError> {
+    let (_, r) = View::new(b).mailbox(account, name)?;
+    Ok(MailboxStatus {
+        messages: r.messages,
+        unseen: r.unseen,
+        size: r.size,
+        uid_next: r.uid_next,
+        uid_validity: r.uid_validity,
+        highest_modseq: r.highest_modseq,
+    })
+}
+
+pub(crate) fn subscriptions(b: &Backend, account: &Address) -> Result<Vec<String>, StoreError> {
+    let view = View::new(b);
+    view.account(account)?;
+    let prefix = account_prefix(account.as_str());
+    let mut out = Vec::new();
+    view.scan(Cf::Subscriptions, &prefix, &prefix, None, |k, _| {
+        out.push(name_of_key(k)?.1);
+        Ok(true)
+    })?;
+    Ok(out)
+}
+
+fn summary(uid: u32, m: &MessageRecord) -> MessageSummary {
+    MessageSummary { uid, modseq: m.modseq, flags: m.flags.clone(), internal_date: m.internal_date, size: m.size() }
+}
+
+pub(crate) fn fetch_summaries(
+    b: &Backend,
+    account: &Address,
+    name: &str,
+    uids: &UidSet,
+) -> Result<Vec<MessageSummary>, StoreError> {
+    let view = View::new(b);
+    let (_, record) = view.mailbox(account, name)?;
+    let mut out = Vec::new();
+    view.messages(account, &record, uids, |uid, m| {
+        out.push(summary(uid, &m));
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// Moves offsets computed on the body to the message as read back (prefix first). A range that
+/// starts at 0 is the message header and keeps the prefix.
+fn shift(p: &PartOffsets, by: u32) -> PartOffsets {
+    let move_range = |r: &Range<u32>| {
+        let start = if r.start == 0 { 0 } else { r.start.saturating_add(by) };
+        start..r.end.saturating_add(by)
+    };
+    PartOffsets {
+        section: p.section.clone(),
+        header: move_range(&p.header),
+        body: move_range(&p.body),
+        message_header: p.message_header.as_ref().map(move_range),
+    }
+}
+
+pub(crate) fn fetch_meta(
+    b: &Backend,
+    account: &Address,
+    name: &str,
+    uids: &UidSet,
+) -> Result<Vec<MessageMeta>, StoreError> {
+    let view = View::new(b);
+    let (_, record) = view.mailbox(account, name)?;
+    let mut bodies: HashMap<u64, BodyRecord> = HashMap::new();
+    let mut out = Vec::new();
+    view.messages(account, &record, uids, |uid, m| {
+        if !bodies.contains_key(&m.body_id) {
+            bodies.insert(m.body_id, view.body(m.body_id)?);
+        }
+        let body = bodies.get(&m.body_id).ok_or_else(|| StoreError::Corrupt("body cache".into()))?;
+        let by = u32::try_from(m.prefix.len()).unwrap_or(u32::MAX);
+        out.push(MessageMeta {
+            summary: summary(uid, &m),
+            envelope: body.meta.envelope.clone(),
+            body_structure: body.meta.body_structure.clone(),
+            body: body.meta.body.clone(),
+            parts: body.meta.parts.iter().map(|p| shift(p, by)).collect(),
+        });
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// The message's bytes (prefix then body), all of them or `range` (clamped to the size).
+pub(crate) fn read_message(
+    b: &Backend,
+    account: &Address,
+    name: &str,
+    uid: u32,
+    range: Option<Range<u64>>,
+) -> Result<Vec<u8>, StoreError> {
+    let view = View::new(b);
+    let (name, record) = view.mailbox(account, name)?;
+    let m = match view.get(Cf::Messages, &message_key(account.as_str(), record.id, uid))? {
+        Some(v) => MessageRecord::decode(&v)?,
+        None => return Err(StoreError::NotFound(format!("message {uid} in {name}"))),
+    };
+    let size = m.size();
+    let range = range.unwrap_or(0..size);
+    let (start, end) = (range.start.min(size), range.end.min(size).max(range.start.min(size)));
+    let plen = m.prefix.len() as u64;
+    let mut out = Vec::with_capacity(capacity(end.saturating_sub(start)));
+    if start < plen {
+        out.extend_from_slice(&m.prefix[start as usize..end.min(plen) as usize]);
+    }
+    if end > plen {
+        let from = start.max(plen) - plen;
+        out.extend(view.body_bytes(m.body_id, m.body_len, from..end - plen)?);
+    }
+    Ok(out)
+}
+
+pub(crate) fn changes_since(
+    b: &Backend,
+    account: &Address,
+    name: &str,
+    modseq: u64,
+) -> Result<Vec<Change>, StoreError> {
+    let view = View::new(b);
+    let (_, record) = view.mailbox(account, name)?;
+    let prefix = account_prefix(account.as_str());
+    let from = change_key(account.as_str(), modseq.saturating_add(1));
+    let mut out = Vec::new();
+    view.scan(Cf::Changes, &prefix, &from, None, |k, v| {
+        let change = ChangeRecord::decode(v)?;
+        if change.mailbox_id == record.id {
+            out.push(Change { modseq: modseq_of_key(k)?, uid: change.uid, kind: change.kind });
+        }
+        Ok(true)
+    })?;
+    Ok(out)
+}

@@ -1,0 +1,150 @@
+//! A write transaction of the writer thread: reads see the writes of every earlier request in the
+//! same group commit, and a request that fails leaves no trace.
+//!
+//! Writes are kept in two overlays over the database, the group's (`batch`) and the running
+//! request's (`current`). `keep` folds `current` into `batch`, `rollback` drops it; `into_batch`
+//! turns the group's overlay into one RocksDB `WriteBatch`.
+
+use crate::mail::model::ChangeNotice;
+use crate::rocks::Backend;
+use crate::StoreError;
+use rocksdb::{Direction, IteratorMode, WriteBatch};
+use std::collections::BTreeMap;
+
+/// The column families the mail store writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Cf {
+    Meta,
+    Accounts,
+    AccountState,
+    Mailboxes,
+    Subscriptions,
+    Messages,
+    Changes,
+    Bodies,
+    BodyRefs,
+    BodyChunks,
+    Queue,
+}
+
+impl Cf {
+    pub fn name(self) -> &'static str {
+        use crate::rocks::*;
+        match self {
+            Cf::Meta => CF_META,
+            Cf::Accounts => CF_ACCOUNTS,
+            Cf::AccountState => CF_ACCOUNT_STATE,
+            Cf::Mailboxes => CF_MAILBOXES,
+            Cf::Subscriptions => CF_SUBSCRIPTIONS,
+            Cf::Messages => CF_MESSAGES,
+            Cf::Changes => CF_CHANGES,
+            Cf::Bodies => CF_BODIES,
+            Cf::BodyRefs => CF_BODY_REFS,
+            Cf::BodyChunks => CF_BODY_CHUNKS,
+            Cf::Queue => CF_QUEUE,
+        }
+    }
+}
+
+type Overlay = BTreeMap<(Cf, Vec<u8>), Option<Vec<u8>>>;
+
+pub(crate) struct Txn<'a> {
+    backend: &'a Backend,
+    batch: Overlay,
+    current: Overlay,
+    notices: Vec<ChangeNotice>,
+    current_notices: Vec<ChangeNotice>,
+}
+
+impl<'a> Txn<'a> {
+    pub fn new(backend: &'a Backend) -> Txn<'a> {
+        Txn {
+            backend,
+            batch: Overlay::new(),
+            current: Overlay::new(),
+            notices: Vec::new(),
+            current_notices: Vec::new(),
+        }
+    }
+
+    pub fn get(&self, cf: Cf, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        let k = (cf, key.to_vec());
+        if let Some(v) = self.current.get(&k).or_else(|| self.batch.get(&k)) {
+            return Ok(v.clone());
+        }
+        Ok(self.backend.db().get_cf(self.backend.cf(cf.name()), key)?)
+    }
+
+    pub fn put(&mut self, cf: Cf, key: Vec<u8>, value: Vec<u8>) {
+        self.current.insert((cf, key), Some(value));
+    }
+
+    pub fn delete(&mut self, cf: Cf, key: Vec<u8>) {
+        self.current.insert((cf, key), None);
+    }
+
+    /// Every live `(key, value)` whose key starts with `prefix`, in key order.
+    pub fn scan_prefix(&self, cf: Cf, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+        self.scan(cf, prefix, prefix, None)
+    }
+
+    /// Live entries with key in `[from, until)` that start with `prefix`.
+    pub fn scan(
+        &self,
+        cf: Cf,
+        prefix: &[u8],
+        from: &[u8],
+        until: Option<&[u8]>,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+        let in_range = |k: &[u8]| k.starts_with(prefix) && until.is_none_or(|u| k < u);
+        let mut merged: BTreeMap<Vec<u8>, Option<Vec<u8>>> = BTreeMap::new();
+        let handle = self.backend.cf(cf.name());
+        for item in self.backend.db().iterator_cf(handle, IteratorMode::From(from, Direction::Forward)) {
+            let (k, v) = item?;
+            if !in_range(&k) {
+                break;
+            }
+            merged.insert(k.to_vec(), Some(v.to_vec()));
+        }
+        for overlay in [&self.batch, &self.current] {
+            for ((_, k), v) in overlay.range((cf, from.to_vec())..) {
+                if !in_range(k) {
+                    break;
+                }
+                merged.insert(k.clone(), v.clone());
+            }
+        }
+        Ok(merged.into_iter().filter_map(|(k, v)| v.map(|v| (k, v))).collect())
+    }
+
+    /// Queues a notice to broadcast once the group commit is on disk.
+    pub fn notify(&mut self, notice: ChangeNotice) {
+        self.current_notices.push(notice);
+    }
+
+    /// The running request succeeded: its writes join the group.
+    pub fn keep(&mut self) {
+        let current = std::mem::take(&mut self.current);
+        self.batch.extend(current);
+        self.notices.append(&mut self.current_notices);
+    }
+
+    /// The running request failed: forget its writes.
+    pub fn rollback(&mut self) {
+        self.current.clear();
+        self.current_notices.clear();
+    }
+
+    /// The group's writes as one batch, and the notices to send after it is synced.
+    pub fn into_batch(self) -> (WriteBatch, Vec<ChangeNotice>) {
+        let mut batch = WriteBatch::default();
+        for ((cf, key), value) in self.batch {
+            let handle = self.backend.cf(cf.name());
+            match value {
+                Some(v) => batch.put_cf(handle, key, v),
+                None => batch.delete_cf(handle, key),
+            }
+        }
+        (batch, self.notices)
+    }
+}
