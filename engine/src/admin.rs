@@ -27,13 +27,33 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum Request {
-    DomainAdd { domain: String },
-    DomainDel { domain: String },
+    DomainAdd {
+        domain: String,
+    },
+    DomainDel {
+        domain: String,
+    },
     DomainList,
-    UserAdd { address: String, password_hash: String },
-    UserPasswd { address: String, password_hash: String },
-    UserDel { address: String },
-    UserList { domain: Option<String> },
+    UserAdd {
+        address: String,
+        password_hash: String,
+    },
+    UserPasswd {
+        address: String,
+        password_hash: String,
+    },
+    UserDel {
+        address: String,
+    },
+    UserList {
+        domain: Option<String>,
+    },
+    /// Verify the store's invariants and report every problem.
+    StoreCheck,
+    /// Write a consistent online copy of the store into `dir` (which must not exist).
+    StoreBackup {
+        dir: String,
+    },
 }
 
 /// Its outcome: lines to print, or an error to report.
@@ -59,6 +79,17 @@ impl Response {
 /// Executes `request` against `store`; with a running server's authenticator, also forgets cached
 /// credentials that the request invalidates.
 pub fn execute(store: &Store, request: &Request, auth: Option<&Authenticator>) -> Response {
+    if let Request::StoreCheck = request {
+        // Every problem is a line of output; any problem at all makes the command fail.
+        return match block_on(store.mail().check()) {
+            Ok(Ok(problems)) if problems.is_empty() => Response::ok(vec!["store check: no problems found".into()]),
+            Ok(Ok(problems)) => {
+                let error = format!("store check: {} problem(s) found", problems.len());
+                Response { ok: false, lines: problems, error }
+            }
+            Ok(Err(e)) | Err(e) => Response::error(e.to_string()),
+        };
+    }
     match run(store, request, auth) {
         Ok(lines) => Response::ok(lines),
         Err(e) => Response::error(e.to_string()),
@@ -67,6 +98,19 @@ pub fn execute(store: &Store, request: &Request, auth: Option<&Authenticator>) -
 
 fn run(store: &Store, request: &Request, auth: Option<&Authenticator>) -> Result<Vec<String>, StoreError> {
     match request {
+        Request::StoreCheck => Ok(Vec::new()), // answered by `execute` itself
+        Request::StoreBackup { dir } => {
+            let dir = PathBuf::from(dir);
+            if dir.exists() {
+                return Err(StoreError::Exists(format!("backup directory {}", dir.display())));
+            }
+            if let Some(parent) = dir.parent() {
+                std::fs::create_dir_all(parent)
+                    .map_err(|e| StoreError::Unavailable(format!("cannot create {}: {e}", parent.display())))?;
+            }
+            block_on(store.mail().backup(dir.clone()))??;
+            Ok(vec![format!("backup written to {}", dir.display())])
+        }
         Request::DomainAdd { domain } => {
             let domain = Domain::parse(domain)?;
             store.add_domain(&domain)?;
@@ -115,6 +159,16 @@ fn run(store: &Store, request: &Request, auth: Option<&Authenticator>) -> Result
                 .collect())
         }
     }
+}
+
+/// Runs one async store call to completion. Admin requests run on the admin thread or in the CLI,
+/// never on a reactor thread, so blocking here is fine.
+fn block_on<F: std::future::Future>(future: F) -> Result<F::Output, StoreError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| StoreError::Unavailable(format!("cannot start a runtime: {e}")))?;
+    Ok(runtime.block_on(future))
 }
 
 /// Only argon2id PHC strings are stored.
@@ -179,6 +233,8 @@ fn op_name(request: &Request) -> &'static str {
         Request::UserPasswd { .. } => "user passwd",
         Request::UserDel { .. } => "user del",
         Request::UserList { .. } => "user list",
+        Request::StoreCheck => "store check",
+        Request::StoreBackup { .. } => "store backup",
     }
 }
 

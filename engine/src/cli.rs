@@ -40,6 +40,19 @@ enum Command {
         #[command(subcommand)]
         action: UserAction,
     },
+    /// Check or back up the mail store.
+    Store {
+        #[command(subcommand)]
+        action: StoreAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum StoreAction {
+    /// Verify the store's invariants; lists every problem and exits 1 if there is any.
+    Check,
+    /// Write a consistent copy of the store (a RocksDB checkpoint) into DIR, online.
+    Backup { dir: PathBuf },
 }
 
 #[derive(Debug, Subcommand)]
@@ -109,6 +122,16 @@ pub fn main() -> ExitCode {
             administer(&config, request)
         }
         Command::User { action } => user_request(action).and_then(|request| administer(&config, request)),
+        Command::Store { action: StoreAction::Check } => administer(&config, Request::StoreCheck),
+        Command::Store { action: StoreAction::Backup { dir } } => {
+            // The server may run in another directory: send it an absolute path.
+            let dir = if dir.is_absolute() {
+                dir
+            } else {
+                std::env::current_dir().map(|cwd| cwd.join(dir)).unwrap_or_default()
+            };
+            administer(&config, Request::StoreBackup { dir: dir.to_string_lossy().into_owned() })
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

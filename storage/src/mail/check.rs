@@ -246,9 +246,11 @@ impl MailStore {
         self.read(move |b| backup(b, &dir)).await
     }
 
-    /// Test helper: deletes the body of a message behind the store's back.
-    #[cfg(test)]
-    pub(crate) async fn delete_body_for_test(
+    /// Fault injection for tests (here and in the engine's end-to-end tests): deletes the body of a
+    /// message behind the store's back, as a lost file or a bad disk would.
+    #[cfg(any(test, feature = "fault-injection"))]
+    #[doc(hidden)]
+    pub async fn delete_body_for_test(
         &self,
         account: &crate::Address,
         mailbox: &str,
