@@ -1,32 +1,51 @@
-//! The IMAP session (RFC 9051 / RFC 3501), the slice that exists so far: greeting, CAPABILITY,
-//! NOOP, LOGOUT, LOGIN and AUTHENTICATE PLAIN (with SASL-IR). Every other command is answered
-//! `BAD` with the reason.
+//! The IMAP session (RFC 9051 / RFC 3501 with the extensions named in [`CAPABILITIES_AUTH`]):
+//! the connection loop, the command table and dispatch. Each command group has its own handler
+//! module (`auth`, `select`, `mailbox`, `append`, `fetch`, `store`, `search`, `copy`, `expunge`,
+//! `idle`); wire parsing lives in `crate::wire::imap*`.
 //!
 //! ```text
 //!            greeting
 //!               │
 //!               ▼
-//!    ┌── Not authenticated ──LOGIN / AUTHENTICATE ok──► Authenticated
-//!    │     │  AUTHENTICATE PLAIN without IR:                │
-//!    │     └─► "+ " ─► waits for one base64 line ─┐         │
-//!    │                                             │         │
-//!    └─ too many commands / failures / errors ─────┴──► * BYE, close ◄── LOGOUT, timeout, shutdown
+//!    ┌── Not authenticated ──LOGIN / AUTHENTICATE ok──► Authenticated ◄──CLOSE / UNSELECT──┐
+//!    │     │  AUTHENTICATE PLAIN without IR:                │      │                        │
+//!    │     └─► "+ " ─► waits for one base64 line            │      └─SELECT / EXAMINE ok─► Selected
+//!    │                                                      │                      │  IDLE ─► "+ idling"
+//!    │                                                      │                      │  ◄── DONE
+//!    └─ too many commands / failures / errors ──────────────┴──► * BYE, close ◄── LOGOUT, timeout, shutdown
 //! ```
+//!
+//! Command metadata is data ([`COMMANDS`]): the states a command is valid in, and whether it uses
+//! or breaks message sequence numbers. Before a command runs in the selected state the session
+//! reports what other sessions changed (`select::Selected::sync`); EXPUNGE responses are held
+//! back while a command that uses sequence numbers (FETCH, STORE, SEARCH, COPY) is answered
+//! (RFC 9051 §7.5.1).
+
+mod append;
+mod auth;
+mod copy;
+mod expunge;
+mod fetch;
+mod idle;
+mod mailbox;
+mod search;
+mod select;
+mod store;
 
 use super::{read_input, Input, SessionContext};
-use crate::auth::{AuthOutcome, Password};
 use crate::io::{release_idle, Transport};
-use crate::wire::imap::{parse_command, Command, CommandFramer, Frame, ParseError};
-use crate::wire::sasl;
+use crate::wire::imap::{parse_command, CommandFramer, Frame, ParseError};
 use crate::wire::smtp::{Line, LineFramer};
+use select::Selected;
 use std::io;
 use std::time::Duration;
-use storage::Address;
+use storage::{Address, StoreError};
 
 /// Capabilities before login.
-const CAPABILITIES_PREAUTH: &str = "IMAP4rev1 LITERAL+ SASL-IR ID AUTH=PLAIN";
-/// Capabilities once authenticated.
-const CAPABILITIES_AUTH: &str = "IMAP4rev1 LITERAL+ SASL-IR ID";
+pub const CAPABILITIES_PREAUTH: &str = "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE AUTH=PLAIN";
+/// Capabilities once authenticated: exactly what the handlers implement.
+pub const CAPABILITIES_AUTH: &str =
+    "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN SPECIAL-USE ESEARCH CONDSTORE";
 /// An input buffer this large or smaller is kept between commands; a larger one is freed once
 /// drained.
 const KEEP_INPUT_BYTES: usize = 4096;
@@ -37,14 +56,117 @@ enum Flow {
     Continue,
     /// AUTHENTICATE sent `+ `; the next line is the client's SASL response for this tag.
     AwaitSaslResponse(Vec<u8>),
+    /// IDLE was accepted: wait for `DONE` while reporting changes; the tag ends it.
+    Idle(Vec<u8>),
     Close,
 }
+
+/// Session states a command may run in, as bits.
+const NOT_AUTH: u8 = 1;
+const AUTH: u8 = 2;
+const SELECTED: u8 = 4;
+const ANY: u8 = NOT_AUTH | AUTH | SELECTED;
+const LOGGED_IN: u8 = AUTH | SELECTED;
+
+/// Which handler a command goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cmd {
+    Capability,
+    Noop,
+    Logout,
+    Id,
+    Login,
+    Authenticate,
+    Enable,
+    Namespace,
+    Select,
+    Examine,
+    Create,
+    Delete,
+    Rename,
+    Subscribe,
+    Unsubscribe,
+    List,
+    Lsub,
+    Status,
+    Append,
+    Idle,
+    Check,
+    Close,
+    Unselect,
+    Expunge,
+    Search,
+    Fetch,
+    Store,
+    Copy,
+    Move,
+}
+
+/// One row of the command table.
+#[derive(Debug)]
+struct CommandSpec {
+    name: &'static str,
+    cmd: Cmd,
+    /// Bit set of the states the command is valid in.
+    states: u8,
+    /// Takes message sequence numbers (the non-UID form): no EXPUNGE may be sent while it runs.
+    uses_seqs: bool,
+    /// Removes messages itself and reports them (so its own EXPUNGE responses are allowed).
+    breaks_seqs: bool,
+    /// Has a `UID` form (which uses UIDs, not sequence numbers).
+    has_uid_form: bool,
+}
+
+const fn spec(name: &'static str, cmd: Cmd, states: u8) -> CommandSpec {
+    CommandSpec { name, cmd, states, uses_seqs: false, breaks_seqs: false, has_uid_form: false }
+}
+
+const fn seq(name: &'static str, cmd: Cmd, breaks_seqs: bool) -> CommandSpec {
+    CommandSpec { name, cmd, states: SELECTED, uses_seqs: true, breaks_seqs, has_uid_form: true }
+}
+
+/// The command table (Dovecot keeps the same facts as flags on its command list).
+const COMMANDS: &[CommandSpec] = &[
+    spec("CAPABILITY", Cmd::Capability, ANY),
+    spec("NOOP", Cmd::Noop, ANY),
+    spec("LOGOUT", Cmd::Logout, ANY),
+    spec("ID", Cmd::Id, ANY),
+    spec("LOGIN", Cmd::Login, NOT_AUTH),
+    spec("AUTHENTICATE", Cmd::Authenticate, NOT_AUTH),
+    spec("ENABLE", Cmd::Enable, AUTH),
+    spec("NAMESPACE", Cmd::Namespace, LOGGED_IN),
+    spec("SELECT", Cmd::Select, LOGGED_IN),
+    spec("EXAMINE", Cmd::Examine, LOGGED_IN),
+    spec("CREATE", Cmd::Create, LOGGED_IN),
+    spec("DELETE", Cmd::Delete, LOGGED_IN),
+    spec("RENAME", Cmd::Rename, LOGGED_IN),
+    spec("SUBSCRIBE", Cmd::Subscribe, LOGGED_IN),
+    spec("UNSUBSCRIBE", Cmd::Unsubscribe, LOGGED_IN),
+    spec("LIST", Cmd::List, LOGGED_IN),
+    spec("LSUB", Cmd::Lsub, LOGGED_IN),
+    spec("STATUS", Cmd::Status, LOGGED_IN),
+    spec("APPEND", Cmd::Append, LOGGED_IN),
+    spec("IDLE", Cmd::Idle, LOGGED_IN),
+    spec("CHECK", Cmd::Check, SELECTED),
+    spec("CLOSE", Cmd::Close, SELECTED),
+    spec("UNSELECT", Cmd::Unselect, SELECTED),
+    CommandSpec { has_uid_form: true, ..spec("EXPUNGE", Cmd::Expunge, SELECTED) },
+    seq("SEARCH", Cmd::Search, false),
+    seq("FETCH", Cmd::Fetch, false),
+    seq("STORE", Cmd::Store, false),
+    seq("COPY", Cmd::Copy, false),
+    seq("MOVE", Cmd::Move, true),
+];
 
 /// One IMAP connection's state.
 struct ImapSession<'a> {
     ctx: &'a SessionContext,
     /// The authenticated account, once there is one.
     user: Option<Address>,
+    /// The selected mailbox and its sequence-number map.
+    selected: Option<Selected>,
+    /// CONDSTORE was enabled (ENABLE, SELECT (CONDSTORE), or a MODSEQ-using command).
+    condstore: bool,
     commands_before_auth: u32,
     auth_failures: u32,
     errors: u32,
@@ -53,7 +175,15 @@ struct ImapSession<'a> {
 /// Serves one IMAP connection until it ends.
 pub async fn serve<T: Transport>(transport: &mut T, ctx: &SessionContext) -> io::Result<Option<Address>> {
     let config = &ctx.config;
-    let mut session = ImapSession { ctx, user: None, commands_before_auth: 0, auth_failures: 0, errors: 0 };
+    let mut session = ImapSession {
+        ctx,
+        user: None,
+        selected: None,
+        condstore: false,
+        commands_before_auth: 0,
+        auth_failures: 0,
+        errors: 0,
+    };
     let mut shutdown = ctx.shutdown.clone();
     let mut framer = CommandFramer::new(config.limits.max_line_bytes, config.limits.max_literal_bytes);
     let mut line_framer = LineFramer::new(config.limits.max_line_bytes);
@@ -94,12 +224,20 @@ pub async fn serve<T: Transport>(transport: &mut T, ctx: &SessionContext) -> io:
             input.drain(..discard);
             match framer.frame(&input) {
                 Frame::Incomplete => break,
-                Frame::Continue { .. } => {
+                Frame::Continue { size } => {
+                    if size > config.limits.max_message_bytes && is_append(&input) {
+                        // Refused before the client sends a byte of it: forget the command.
+                        let tag = parse_command(&input).map(|c| c.tag.to_vec()).unwrap_or_else(|_| b"*".to_vec());
+                        input.clear();
+                        framer = CommandFramer::new(config.limits.max_line_bytes, config.limits.max_literal_bytes);
+                        reply(&mut out, &tag, "NO", "[TOOBIG] Message too large");
+                        continue;
+                    }
                     out.extend_from_slice(b"+ Ready for literal data\r\n");
                     break;
                 }
                 Frame::Command { len } => {
-                    flow = session.handle(&input[..len], &mut out).await;
+                    flow = session.handle(&input[..len], &mut out, transport).await?;
                     input.drain(..len);
                 }
                 Frame::LineTooLong { len } => {
@@ -108,10 +246,14 @@ pub async fn serve<T: Transport>(transport: &mut T, ctx: &SessionContext) -> io:
                     flow = session.count_error(&mut out);
                 }
                 Frame::LiteralTooLarge { len, synchronizing, .. } => {
+                    let append = is_append(&input[..len]);
                     let tag = parse_command(&input[..len]).map(|c| c.tag.to_vec()).unwrap_or_else(|_| b"*".to_vec());
                     input.drain(..len);
-                    out.extend_from_slice(&tag);
-                    out.extend_from_slice(b" BAD [TOOBIG] Literal too large\r\n");
+                    if append && synchronizing {
+                        reply(&mut out, &tag, "NO", "[TOOBIG] Message too large");
+                        continue;
+                    }
+                    reply(&mut out, &tag, "BAD", "[TOOBIG] Literal too large");
                     flow = if synchronizing { session.count_error(&mut out) } else { Flow::Close };
                 }
             }
@@ -121,7 +263,7 @@ pub async fn serve<T: Transport>(transport: &mut T, ctx: &SessionContext) -> io:
                     sasl_tag = Some(tag.clone());
                     flow = Flow::Continue;
                 }
-                Flow::Close => break,
+                Flow::Idle(_) | Flow::Close => break,
             }
         }
         if !out.is_empty() {
@@ -129,6 +271,13 @@ pub async fn serve<T: Transport>(transport: &mut T, ctx: &SessionContext) -> io:
             out.clear();
             if out.capacity() > KEEP_INPUT_BYTES {
                 out = Vec::with_capacity(256);
+            }
+        }
+        if let Flow::Idle(tag) = flow {
+            flow = session.idle(&tag, transport, &mut input, &mut out, &mut shutdown).await?;
+            if flow != Flow::Close {
+                // Commands pipelined after DONE are already in the buffer.
+                continue;
             }
         }
         if flow == Flow::Close {
@@ -152,144 +301,158 @@ pub async fn serve<T: Transport>(transport: &mut T, ctx: &SessionContext) -> io:
     }
 }
 
+/// Whether a (possibly partial) command is an APPEND, for the `[TOOBIG]` answer.
+fn is_append(frame: &[u8]) -> bool {
+    let line = &frame[..memchr::memchr(b'\n', frame).map_or(frame.len(), |i| i + 1)];
+    parse_command(line).is_ok_and(|c| c.is("APPEND"))
+}
+
 impl ImapSession<'_> {
+    /// The state bit of the session now.
+    fn state(&self) -> u8 {
+        match (&self.user, &self.selected) {
+            (None, _) => NOT_AUTH,
+            (Some(_), None) => AUTH,
+            (Some(_), Some(_)) => SELECTED,
+        }
+    }
+
+    /// The answer for a handler reached without an account (the command table prevents it).
+    fn not_logged_in(&mut self, out: &mut Vec<u8>, tag: &[u8]) -> Flow {
+        self.bad(out, tag, "Log in first")
+    }
+
     /// Answers one framed command.
-    async fn handle(&mut self, frame: &[u8], out: &mut Vec<u8>) -> Flow {
+    async fn handle<T: Transport>(&mut self, frame: &[u8], out: &mut Vec<u8>, transport: &mut T) -> io::Result<Flow> {
         let command = match parse_command(frame) {
             Ok(command) => command,
             Err(ParseError::BadTag) => {
                 out.extend_from_slice(b"* BAD Missing or invalid tag\r\n");
-                return self.count_error(out);
+                return Ok(self.count_error(out));
             }
             Err(ParseError::Syntax { tag, reason }) => {
                 reply(out, &tag, "BAD", reason);
-                return self.count_error(out);
+                return Ok(self.count_error(out));
             }
         };
         if self.user.is_none() {
             self.commands_before_auth += 1;
             if self.commands_before_auth > self.ctx.config.limits.max_commands_before_auth {
                 out.extend_from_slice(b"* BYE Too many commands before authentication\r\n");
-                return Flow::Close;
+                return Ok(Flow::Close);
             }
         }
         let tag = command.tag;
-        if command.is("CAPABILITY") {
-            let caps = if self.user.is_some() { CAPABILITIES_AUTH } else { CAPABILITIES_PREAUTH };
-            out.extend_from_slice(format!("* CAPABILITY {caps}\r\n").as_bytes());
-            reply(out, tag, "OK", "CAPABILITY completed");
-        } else if command.is("NOOP") {
-            reply(out, tag, "OK", "NOOP completed");
-        } else if command.is("LOGOUT") {
-            out.extend_from_slice(b"* BYE Logging out\r\n");
-            reply(out, tag, "OK", "LOGOUT completed");
-            return Flow::Close;
-        } else if command.is("ID") {
-            out.extend_from_slice(b"* ID (\"name\" \"Mailgenic\")\r\n");
-            reply(out, tag, "OK", "ID completed");
-        } else if command.is("LOGIN") {
-            return self.login(&command, out).await;
-        } else if command.is("AUTHENTICATE") {
-            return self.authenticate(&command, out).await;
+        let (uid, name, args) = if command.is("UID") {
+            let (name, args) = crate::wire::imap_values::next_token(command.args);
+            (true, name, args)
         } else {
+            (false, command.name, command.args)
+        };
+        let Some(spec) = COMMANDS.iter().find(|s| name.eq_ignore_ascii_case(s.name.as_bytes())) else {
             reply(out, tag, "BAD", "Unknown or unsupported command");
-            return self.count_error(out);
-        }
-        Flow::Continue
-    }
-
-    async fn login(&mut self, command: &Command<'_>, out: &mut Vec<u8>) -> Flow {
-        let tag = command.tag;
-        if self.user.is_some() {
-            reply(out, tag, "BAD", "Already authenticated");
-            return self.count_error(out);
-        }
-        let mut args = command.args();
-        let (username, password) = match (args.astring(), args.astring()) {
-            (Ok(u), Ok(p)) if args.is_empty() => (u, Password::new(p.into_owned())),
-            _ => {
-                reply(out, tag, "BAD", "Syntax: LOGIN username password");
-                return self.count_error(out);
-            }
+            return Ok(self.count_error(out));
         };
-        let Ok(username) = std::str::from_utf8(&username) else {
-            return self.auth_result(tag, AuthOutcome::Failed, out);
-        };
-        let outcome = self.ctx.auth.authenticate(self.ctx.peer.ip(), username, password).await;
-        self.auth_result(tag, outcome, out)
-    }
-
-    async fn authenticate(&mut self, command: &Command<'_>, out: &mut Vec<u8>) -> Flow {
-        let tag = command.tag;
-        if self.user.is_some() {
-            reply(out, tag, "BAD", "Already authenticated");
-            return self.count_error(out);
+        if uid && !spec.has_uid_form {
+            reply(out, tag, "BAD", "This command has no UID form");
+            return Ok(self.count_error(out));
         }
-        let mut args = command.args();
-        let mechanism = match args.atom() {
-            Ok(m) => m,
-            Err(reason) => {
-                reply(out, tag, "BAD", reason);
-                return self.count_error(out);
-            }
-        };
-        if !mechanism.eq_ignore_ascii_case(b"PLAIN") {
-            reply(out, tag, "NO", "Unsupported authentication mechanism");
-            return Flow::Continue;
+        if spec.states & self.state() == 0 {
+            let why = if self.state() == NOT_AUTH {
+                "Log in first"
+            } else if spec.states == NOT_AUTH {
+                "Already authenticated"
+            } else if spec.states == SELECTED {
+                "Select a mailbox first"
+            } else {
+                "Command not valid in this state"
+            };
+            reply(out, tag, "BAD", why);
+            return Ok(self.count_error(out));
         }
-        if args.is_empty() {
-            out.extend_from_slice(b"+ \r\n");
-            return Flow::AwaitSaslResponse(tag.to_vec());
+        // Report other sessions' changes first; no EXPUNGE while sequence numbers are in use.
+        let expunges_allowed = uid || !spec.uses_seqs || spec.breaks_seqs;
+        if self.selected.is_some() && !matches!(spec.cmd, Cmd::Logout | Cmd::Idle | Cmd::Select | Cmd::Examine) {
+            self.sync(out, expunges_allowed).await;
         }
-        let initial = args.rest().to_vec();
-        self.finish_authenticate(tag, &initial, out).await
-    }
-
-    /// Completes AUTHENTICATE PLAIN with the client's (initial or continued) response.
-    async fn finish_authenticate(&mut self, tag: &[u8], response: &[u8], out: &mut Vec<u8>) -> Flow {
-        let response = response.strip_suffix(b"\n").unwrap_or(response);
-        let response = response.strip_suffix(b"\r").unwrap_or(response);
-        if response == b"*" {
-            reply(out, tag, "BAD", "Authentication cancelled");
-            return Flow::Continue;
-        }
-        let credentials = sasl::decode_base64(response).and_then(sasl::parse_plain);
-        match credentials {
-            Ok(c) => {
-                let outcome = self.ctx.auth.authenticate(self.ctx.peer.ip(), &c.username, c.password).await;
-                self.auth_result(tag, outcome, out)
-            }
-            Err(sasl::SaslError::Base64) => {
-                reply(out, tag, "BAD", "Invalid base64 in SASL response");
-                self.count_error(out)
-            }
-            Err(_) => self.auth_result(tag, AuthOutcome::Failed, out),
-        }
-    }
-
-    fn auth_result(&mut self, tag: &[u8], outcome: AuthOutcome, out: &mut Vec<u8>) -> Flow {
-        match outcome {
-            AuthOutcome::Authenticated(address) => {
-                tracing::info!(user = %address, peer = %self.ctx.peer, "imap login");
-                self.user = Some(address);
-                reply(out, tag, "OK", &format!("[CAPABILITY {CAPABILITIES_AUTH}] Logged in"));
+        let flow = match spec.cmd {
+            Cmd::Capability => {
+                let caps = if self.user.is_some() { CAPABILITIES_AUTH } else { CAPABILITIES_PREAUTH };
+                out.extend_from_slice(format!("* CAPABILITY {caps}\r\n").as_bytes());
+                reply(out, tag, "OK", "CAPABILITY completed");
                 Flow::Continue
             }
-            AuthOutcome::Failed => {
-                self.auth_failures += 1;
-                tracing::info!(peer = %self.ctx.peer, failures = self.auth_failures, "imap authentication failed");
-                reply(out, tag, "NO", "[AUTHENTICATIONFAILED] Authentication failed");
-                if self.auth_failures >= self.ctx.config.limits.max_auth_failures {
-                    out.extend_from_slice(b"* BYE Too many authentication failures\r\n");
-                    return Flow::Close;
+            Cmd::Noop => ok(out, tag, "NOOP completed"),
+            Cmd::Check => ok(out, tag, "CHECK completed"),
+            Cmd::Logout => {
+                out.extend_from_slice(b"* BYE Logging out\r\n");
+                reply(out, tag, "OK", "LOGOUT completed");
+                Flow::Close
+            }
+            Cmd::Id => {
+                out.extend_from_slice(b"* ID (\"name\" \"Mailgenic\")\r\n");
+                ok(out, tag, "ID completed")
+            }
+            Cmd::Namespace => {
+                out.extend_from_slice(b"* NAMESPACE ((\"\" \"/\")) NIL NIL\r\n");
+                ok(out, tag, "NAMESPACE completed")
+            }
+            Cmd::Enable => self.enable(tag, args, out),
+            Cmd::Login => self.login(tag, args, out).await,
+            Cmd::Authenticate => self.authenticate(tag, args, out).await,
+            Cmd::Select => self.select(tag, args, false, out).await,
+            Cmd::Examine => self.select(tag, args, true, out).await,
+            Cmd::Close => self.close(tag, out).await,
+            Cmd::Unselect => {
+                self.selected = None;
+                ok(out, tag, "UNSELECT completed")
+            }
+            Cmd::Create => self.create(tag, args, out).await,
+            Cmd::Delete => self.delete(tag, args, out).await,
+            Cmd::Rename => self.rename(tag, args, out).await,
+            Cmd::Subscribe => self.subscribe(tag, args, true, out).await,
+            Cmd::Unsubscribe => self.subscribe(tag, args, false, out).await,
+            Cmd::List => self.list(tag, args, false, out).await,
+            Cmd::Lsub => self.list(tag, args, true, out).await,
+            Cmd::Status => self.status(tag, args, out).await,
+            Cmd::Append => self.append(tag, args, out).await,
+            Cmd::Idle => {
+                if !args.is_empty() {
+                    reply(out, tag, "BAD", "IDLE takes no arguments");
+                    return Ok(self.count_error(out));
                 }
-                Flow::Continue
+                Flow::Idle(tag.to_vec())
             }
-            AuthOutcome::Unavailable => {
-                reply(out, tag, "NO", "[UNAVAILABLE] Authentication is temporarily unavailable, try again later");
-                Flow::Continue
+            Cmd::Expunge => self.expunge(tag, args, uid, out).await,
+            Cmd::Search => self.search(tag, args, uid, out).await,
+            Cmd::Fetch => return self.fetch(tag, args, uid, out, transport).await,
+            Cmd::Store => self.store(tag, args, uid, out).await,
+            Cmd::Copy => self.copy(tag, args, uid, false, out).await,
+            Cmd::Move => self.copy(tag, args, uid, true, out).await,
+        };
+        Ok(flow)
+    }
+
+    /// ENABLE (RFC 5161): only CONDSTORE is something to enable here.
+    fn enable(&mut self, tag: &[u8], args: &[u8], out: &mut Vec<u8>) -> Flow {
+        if args.is_empty() {
+            return self.bad(out, tag, "Syntax: ENABLE capability...");
+        }
+        out.extend_from_slice(b"* ENABLED");
+        for capability in args.split(|&b| b == b' ') {
+            if capability.eq_ignore_ascii_case(b"CONDSTORE") && !self.condstore {
+                self.condstore = true;
+                out.extend_from_slice(b" CONDSTORE");
             }
         }
+        out.extend_from_slice(b"\r\n");
+        ok(out, tag, "ENABLE completed")
+    }
+
+    /// A `BAD` that counts towards the error limit.
+    fn bad(&mut self, out: &mut Vec<u8>, tag: &[u8], text: &str) -> Flow {
+        reply(out, tag, "BAD", text);
+        self.count_error(out)
     }
 
     /// Counts a protocol error; past the limit the connection is closed.
@@ -304,6 +467,30 @@ impl ImapSession<'_> {
     }
 }
 
+/// The one mapping from store errors to IMAP answers.
+fn store_failed(out: &mut Vec<u8>, tag: &[u8], error: &StoreError) -> Flow {
+    let text = match error {
+        StoreError::Unavailable(_) | StoreError::Locked(_) => {
+            tracing::warn!(error = %error, "imap store call failed");
+            "[UNAVAILABLE] The mail store is temporarily unavailable, try again later".to_string()
+        }
+        StoreError::NotFound(what) => format!("[NONEXISTENT] {what} does not exist"),
+        StoreError::Exists(what) => format!("[ALREADYEXISTS] {what} exists already"),
+        StoreError::Invalid(why) => format!("[CANNOT] {why}"),
+        StoreError::SchemaTooNew { .. } | StoreError::Corrupt(_) => {
+            tracing::error!(error = %error, "imap store call failed");
+            "[SERVERBUG] The mail store failed".to_string()
+        }
+    };
+    reply(out, tag, "NO", &text);
+    Flow::Continue
+}
+
+fn ok(out: &mut Vec<u8>, tag: &[u8], text: &str) -> Flow {
+    reply(out, tag, "OK", text);
+    Flow::Continue
+}
+
 fn reply(out: &mut Vec<u8>, tag: &[u8], status: &str, text: &str) {
     out.extend_from_slice(tag);
     out.push(b' ');
@@ -313,6 +500,61 @@ fn reply(out: &mut Vec<u8>, tag: &[u8], status: &str, text: &str) {
     out.extend_from_slice(b"\r\n");
 }
 
+/// Writes `value` as an IMAP string: quoted when it can be, a literal otherwise.
+fn push_string(out: &mut Vec<u8>, value: &[u8]) {
+    if value.iter().all(|&b| b != b'\r' && b != b'\n' && b != 0 && b < 0x80) {
+        out.push(b'"');
+        for &b in value {
+            if b == b'"' || b == b'\\' {
+                out.push(b'\\');
+            }
+            out.push(b);
+        }
+        out.push(b'"');
+    } else {
+        out.extend_from_slice(format!("{{{}}}\r\n", value.len()).as_bytes());
+        out.extend_from_slice(value);
+    }
+}
+
+/// Compresses ascending numbers into a sequence set (`1:3,7`).
+fn encode_set(numbers: impl IntoIterator<Item = u32>) -> String {
+    let mut text = String::new();
+    let mut run: Option<(u32, u32)> = None;
+    let flush = |text: &mut String, (a, b): (u32, u32)| {
+        if !text.is_empty() {
+            text.push(',');
+        }
+        if a == b {
+            text.push_str(&a.to_string());
+        } else {
+            text.push_str(&format!("{a}:{b}"));
+        }
+    };
+    for n in numbers {
+        run = match run {
+            Some((a, b)) if n == b.wrapping_add(1) => Some((a, n)),
+            Some(r) => {
+                flush(&mut text, r);
+                Some((n, n))
+            }
+            None => Some((n, n)),
+        };
+    }
+    if let Some(r) = run {
+        flush(&mut text, r);
+    }
+    text
+}
+
+/// Reads a mailbox-name argument as UTF-8, `INBOX` in any case spelled `INBOX`.
+fn mailbox_name(raw: &[u8]) -> Option<String> {
+    let name = std::str::from_utf8(raw).ok()?;
+    if name.eq_ignore_ascii_case("INBOX") {
+        return Some("INBOX".into());
+    }
+    Some(name.to_string())
+}
+
 #[cfg(test)]
-#[path = "imap_tests.rs"]
 mod tests;
