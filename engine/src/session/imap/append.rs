@@ -30,6 +30,10 @@ impl ImapSession<'_> {
         let message = NewMessage { prefix: Vec::new(), body: body.to_vec(), flags, internal_date };
         match self.ctx.mail.append(&account, &name, message).await {
             Ok(appended) => {
+                // Appended to the selected mailbox: its EXISTS belongs in this response.
+                if self.selected.as_ref().is_some_and(|s| s.name == name) {
+                    self.sync(out, true).await;
+                }
                 ok(out, tag, &format!("[APPENDUID {} {}] APPEND completed", appended.uid_validity, appended.uid))
             }
             Err(StoreError::NotFound(_)) => {

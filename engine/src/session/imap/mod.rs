@@ -23,6 +23,7 @@
 
 mod append;
 mod auth;
+mod commands;
 mod copy;
 mod expunge;
 mod fetch;
@@ -36,6 +37,7 @@ use super::{read_input, Input, SessionContext};
 use crate::io::{release_idle, Transport};
 use crate::wire::imap::{parse_command, CommandFramer, Frame, ParseError};
 use crate::wire::smtp::{Line, LineFramer};
+use commands::{Cmd, AUTH, COMMANDS, NOT_AUTH, SELECTED};
 use select::Selected;
 use std::io;
 use std::time::Duration;
@@ -60,103 +62,6 @@ enum Flow {
     Idle(Vec<u8>),
     Close,
 }
-
-/// Session states a command may run in, as bits.
-const NOT_AUTH: u8 = 1;
-const AUTH: u8 = 2;
-const SELECTED: u8 = 4;
-const ANY: u8 = NOT_AUTH | AUTH | SELECTED;
-const LOGGED_IN: u8 = AUTH | SELECTED;
-
-/// Which handler a command goes to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Cmd {
-    Capability,
-    Noop,
-    Logout,
-    Id,
-    Login,
-    Authenticate,
-    Enable,
-    Namespace,
-    Select,
-    Examine,
-    Create,
-    Delete,
-    Rename,
-    Subscribe,
-    Unsubscribe,
-    List,
-    Lsub,
-    Status,
-    Append,
-    Idle,
-    Check,
-    Close,
-    Unselect,
-    Expunge,
-    Search,
-    Fetch,
-    Store,
-    Copy,
-    Move,
-}
-
-/// One row of the command table.
-#[derive(Debug)]
-struct CommandSpec {
-    name: &'static str,
-    cmd: Cmd,
-    /// Bit set of the states the command is valid in.
-    states: u8,
-    /// Takes message sequence numbers (the non-UID form): no EXPUNGE may be sent while it runs.
-    uses_seqs: bool,
-    /// Removes messages itself and reports them (so its own EXPUNGE responses are allowed).
-    breaks_seqs: bool,
-    /// Has a `UID` form (which uses UIDs, not sequence numbers).
-    has_uid_form: bool,
-}
-
-const fn spec(name: &'static str, cmd: Cmd, states: u8) -> CommandSpec {
-    CommandSpec { name, cmd, states, uses_seqs: false, breaks_seqs: false, has_uid_form: false }
-}
-
-const fn seq(name: &'static str, cmd: Cmd, breaks_seqs: bool) -> CommandSpec {
-    CommandSpec { name, cmd, states: SELECTED, uses_seqs: true, breaks_seqs, has_uid_form: true }
-}
-
-/// The command table (Dovecot keeps the same facts as flags on its command list).
-const COMMANDS: &[CommandSpec] = &[
-    spec("CAPABILITY", Cmd::Capability, ANY),
-    spec("NOOP", Cmd::Noop, ANY),
-    spec("LOGOUT", Cmd::Logout, ANY),
-    spec("ID", Cmd::Id, ANY),
-    spec("LOGIN", Cmd::Login, NOT_AUTH),
-    spec("AUTHENTICATE", Cmd::Authenticate, NOT_AUTH),
-    spec("ENABLE", Cmd::Enable, AUTH),
-    spec("NAMESPACE", Cmd::Namespace, LOGGED_IN),
-    spec("SELECT", Cmd::Select, LOGGED_IN),
-    spec("EXAMINE", Cmd::Examine, LOGGED_IN),
-    spec("CREATE", Cmd::Create, LOGGED_IN),
-    spec("DELETE", Cmd::Delete, LOGGED_IN),
-    spec("RENAME", Cmd::Rename, LOGGED_IN),
-    spec("SUBSCRIBE", Cmd::Subscribe, LOGGED_IN),
-    spec("UNSUBSCRIBE", Cmd::Unsubscribe, LOGGED_IN),
-    spec("LIST", Cmd::List, LOGGED_IN),
-    spec("LSUB", Cmd::Lsub, LOGGED_IN),
-    spec("STATUS", Cmd::Status, LOGGED_IN),
-    spec("APPEND", Cmd::Append, LOGGED_IN),
-    spec("IDLE", Cmd::Idle, LOGGED_IN),
-    spec("CHECK", Cmd::Check, SELECTED),
-    spec("CLOSE", Cmd::Close, SELECTED),
-    spec("UNSELECT", Cmd::Unselect, SELECTED),
-    CommandSpec { has_uid_form: true, ..spec("EXPUNGE", Cmd::Expunge, SELECTED) },
-    seq("SEARCH", Cmd::Search, false),
-    seq("FETCH", Cmd::Fetch, false),
-    seq("STORE", Cmd::Store, false),
-    seq("COPY", Cmd::Copy, false),
-    seq("MOVE", Cmd::Move, true),
-];
 
 /// One IMAP connection's state.
 struct ImapSession<'a> {

@@ -10,7 +10,8 @@ use super::{ok, reply, store_failed, Flow, ImapSession};
 use crate::wire::imap::Args;
 use crate::wire::imap_values::{encode_flags, SequenceSet};
 use std::collections::BTreeSet;
-use storage::mail::{ChangeKind, UidSet};
+use std::time::Duration;
+use storage::mail::{ChangeKind, ChangeWatch, UidSet, WatchEvent};
 
 /// `PERMANENTFLAGS`: the system flags and any keyword.
 const PERMANENT_FLAGS: &str = "(\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)";
@@ -30,6 +31,9 @@ pub(super) struct Selected {
     pub pending_expunges: BTreeSet<u32>,
     /// MODSEQs of flag changes this session made and reported itself (not echoed again).
     pub own_modseqs: BTreeSet<u64>,
+    /// The account's change notices since SELECT: the change log is read only after one arrived
+    /// for this mailbox, so a command costs no store read when nothing changed.
+    pub changes: ChangeWatch,
 }
 
 impl Selected {
@@ -63,6 +67,20 @@ impl Selected {
         uids
     }
 
+    /// Drains the change notices already queued; whether one may concern this mailbox.
+    async fn take_notices(&mut self) -> bool {
+        let mut relevant = false;
+        loop {
+            // A zero timeout polls the receiver once: queued notices are taken, none is waited for.
+            match tokio::time::timeout(Duration::ZERO, self.changes.next()).await {
+                Ok(Some(WatchEvent::Changed(notice))) => relevant |= notice.mailbox == self.name,
+                Ok(Some(WatchEvent::Lagged)) => relevant = true,
+                Ok(None) => return true,
+                Err(_) => return relevant,
+            }
+        }
+    }
+
     /// Removes `uid` from the map and writes its `* n EXPUNGE`.
     pub fn report_expunge(&mut self, uid: u32, out: &mut Vec<u8>) {
         if let Ok(i) = self.uids.binary_search(&uid) {
@@ -88,6 +106,8 @@ impl ImapSession<'_> {
             self.condstore = true;
         }
         let mail = &self.ctx.mail;
+        // Subscribe before reading the state, so that no change in between goes unnoticed.
+        let changes = mail.watch(&account);
         let info = match mail.mailbox(&account, &name).await {
             Ok(info) => info,
             Err(e) => return store_failed(out, tag, &e),
@@ -116,6 +136,7 @@ impl ImapSession<'_> {
             modseq: info.highest_modseq,
             pending_expunges: BTreeSet::new(),
             own_modseqs: BTreeSet::new(),
+            changes,
         });
         let (code, verb) = if read_only { ("READ-ONLY", "EXAMINE") } else { ("READ-WRITE", "SELECT") };
         ok(out, tag, &format!("[{code}] {verb} completed"))
@@ -139,6 +160,9 @@ impl ImapSession<'_> {
     /// next report.
     pub(super) async fn sync(&mut self, out: &mut Vec<u8>, expunges_allowed: bool) {
         let (Some(account), Some(selected)) = (self.user.clone(), self.selected.as_mut()) else { return };
+        if !selected.take_notices().await && !(expunges_allowed && !selected.pending_expunges.is_empty()) {
+            return;
+        }
         let mail = &self.ctx.mail;
         let changes = match mail.changes_since(&account, &selected.name, selected.modseq).await {
             Ok(changes) => changes,

@@ -198,3 +198,6 @@ fn shutdown_says_bye() {
 
 #[path = "tests_mail.rs"]
 mod mail;
+
+#[path = "tests_more.rs"]
+mod more;

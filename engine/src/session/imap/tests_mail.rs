@@ -255,7 +255,7 @@ fn other_sessions_changes_are_reported_at_the_allowed_moments() {
         "{}C: b1 SELECT INBOX\nS: * FLAGS *\nS: * 2 EXISTS\nS: * 0 RECENT\nS: * OK *\nS: * OK *\nS: * OK *\nS: * OK *\nS: * OK *\nS: b1 OK *\n\
          C: b2 STORE 1 +FLAGS.SILENT (\\Deleted)\nS: b2 OK *\nC: b3 EXPUNGE\nS: * 1 EXPUNGE\nS: b3 OK *\nC: b4 STORE 1 +FLAGS (\\Answered)\nS: * 1 FETCH *\nS: b4 OK *\n{}",
         login(),
-        append("b5", "INBOX", "")
+        append("b5", "INBOX", "").replace("S: b5", "S: * 2 EXISTS\nS: b5")
     );
     // FETCH by sequence number must not see the EXPUNGE; NOOP then reports everything.
     let rest = "C: f FETCH 2 (UID)

@@ -1,0 +1,138 @@
+//! Transcripts for CONDSTORE, the RFC 9051 examples, APPEND into the selected mailbox, and IDLE
+//! ending by shutdown or followed by pipelined commands.
+
+use super::{plain, run};
+use crate::session::imap::serve;
+use crate::session::testing::{pipe, World, PASSWORD, USER};
+
+/// Logs in, appends `count` small messages (LITERAL+) and selects INBOX.
+fn setup(count: u32) -> String {
+    let mut text = format!("S: * OK *\nC: l1 AUTHENTICATE PLAIN {}\nS: l1 OK *\n", plain(USER, PASSWORD));
+    for i in 1..=count {
+        text.push_str(&format!(
+            "P: p{i} APPEND INBOX {{12+}}\\r\\nSubject: {i}\\r\\n\\r\\n\nS: p{i} OK [APPENDUID *\n"
+        ));
+    }
+    text.push_str(&format!(
+        "C: s SELECT INBOX\nS: * FLAGS *\nS: * {count} EXISTS\nS: * 0 RECENT\n{}S: * OK [UIDVALIDITY *\nS: * OK *\nS: * OK *\nS: * OK *\nS: s OK [READ-WRITE] *\n",
+        if count > 0 { "S: * OK [UNSEEN 1] *\n" } else { "" }
+    ));
+    text
+}
+
+#[test]
+fn rfc9051_store_and_search_examples() {
+    let world = World::new("");
+    run(
+        &world,
+        &format!(
+            "{}C: A003 STORE 2:4 +FLAGS (\\Deleted)
+             S: * 2 FETCH (FLAGS (\\Deleted))
+             S: * 3 FETCH (FLAGS (\\Deleted))
+             S: * 4 FETCH (FLAGS (\\Deleted))
+             S: A003 OK STORE completed
+             C: A282 SEARCH FLAGGED SINCE 1-Feb-1994 NOT FROM \"Smith\"
+             S: * SEARCH
+             S: A282 OK SEARCH completed
+             C: A283 SEARCH DELETED NOT 3
+             S: * SEARCH 2 4
+             S: A283 OK SEARCH completed
+             C: A284 SEARCH CHARSET UTF-8 SUBJECT {{1+}}
+             C: 3
+             S: * SEARCH 3
+             S: A284 OK SEARCH completed
+             C: A202 EXPUNGE
+             S: * 2 EXPUNGE
+             S: * 2 EXPUNGE
+             S: * 2 EXPUNGE
+             S: A202 OK EXPUNGE completed
+             C: A654 FETCH 2:* (FLAGS BODY[HEADER.FIELDS (SUBJECT)])
+             S: * 2 FETCH (FLAGS (\\Seen) BODY[HEADER.FIELDS (SUBJECT)] {{14}}
+             S: Subject: 5
+             S: 
+             S: )
+             S: A654 OK FETCH completed",
+            setup(5)
+        ),
+    );
+}
+
+#[test]
+fn condstore_modseq_unchangedsince_changedsince() {
+    let world = World::new("");
+    run(
+        &world,
+        &format!(
+            "{}C: c1 FETCH 1 (MODSEQ)
+             S: * 1 FETCH (MODSEQ (*
+             S: c1 OK FETCH completed
+             C: c2 STORE 1 (UNCHANGEDSINCE 0) +FLAGS (\\Seen)
+             S: c2 OK [MODIFIED 1] Conditional STORE failed for some messages
+             C: c3 UID STORE 2 (UNCHANGEDSINCE 99999) +FLAGS.SILENT (\\Flagged)
+             S: * 2 FETCH (UID 2 MODSEQ (*
+             S: c3 OK STORE completed
+             C: c4 UID FETCH 1:* (FLAGS) (CHANGEDSINCE 2)
+             S: * 2 FETCH (UID 2 FLAGS (\\Flagged) MODSEQ (*
+             S: c4 OK UID FETCH completed
+             C: c5 SEARCH MODSEQ 3
+             S: * SEARCH 2 (MODSEQ *
+             S: c5 OK SEARCH completed
+             C: c6 STATUS INBOX (HIGHESTMODSEQ MESSAGES)
+             S: * STATUS \"INBOX\" (HIGHESTMODSEQ 3 MESSAGES 2)
+             S: c6 OK STATUS completed",
+            setup(2)
+        ),
+    );
+}
+
+#[test]
+fn append_to_the_selected_mailbox_reports_exists() {
+    let world = World::new("");
+    run(
+        &world,
+        &format!(
+            "{}P: a APPEND INBOX (\\Draft) {{12+}}\\r\\nSubject: x\\r\\n\\r\\n
+             S: * 2 EXISTS
+             S: a OK [APPENDUID *
+             C: f FETCH 2 (FLAGS UID)
+             S: * 2 FETCH (FLAGS (\\Draft) UID 2)
+             S: f OK FETCH completed
+             C: p FETCH 1 BODY.PEEK[]<5.3>
+             S: * 1 FETCH (BODY[]<5> {{3}}
+             S: ct:)
+             S: p OK FETCH completed
+             C: q FETCH 1 (BODY[9])
+             S: * 1 FETCH (BODY[9] {{0}}
+             S:  FLAGS (\\Seen))
+             S: q OK FETCH completed",
+            setup(1)
+        ),
+    );
+}
+
+#[test]
+fn idle_is_followed_by_pipelined_commands_and_ended_by_shutdown() {
+    let world = World::new("");
+    run(
+        &world,
+        &format!(
+            "{}C: i IDLE
+             S: + idling
+             P: DONE\\r\\nn NOOP\\r\\n
+             S: i OK IDLE terminated
+             S: n OK NOOP completed",
+            setup(0)
+        ),
+    );
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let local = tokio::task::LocalSet::new();
+    local.block_on(&rt, async {
+        let (mut server, mut client) = pipe();
+        let ctx = world.ctx.clone();
+        let session = tokio::task::spawn_local(async move { serve(&mut server, &ctx).await });
+        client.replay(&format!("{}C: i IDLE\nS: + idling", setup(0))).await;
+        world.shutdown.send(true).expect("shutdown");
+        client.replay("S: * BYE [UNAVAILABLE] Server shutting down\nCLOSED").await;
+        session.await.expect("task").expect("io");
+    });
+}
