@@ -31,6 +31,8 @@ pub struct PipeClient {
     to_server: Option<mpsc::UnboundedSender<Vec<u8>>>,
     from_server: mpsc::UnboundedReceiver<Vec<u8>>,
     pending: Vec<u8>,
+    /// How many writes of the server have arrived (to check output batching).
+    pub writes_seen: usize,
 }
 
 pub fn pipe() -> (PipeTransport, PipeClient) {
@@ -38,7 +40,7 @@ pub fn pipe() -> (PipeTransport, PipeClient) {
     let (outgoing, from_server) = mpsc::unbounded_channel();
     (
         PipeTransport { incoming, outgoing, ready: None },
-        PipeClient { to_server: Some(to_server), from_server, pending: Vec::new() },
+        PipeClient { to_server: Some(to_server), from_server, pending: Vec::new(), writes_seen: 0 },
     )
 }
 
@@ -91,7 +93,10 @@ impl PipeClient {
                 return Some(text);
             }
             match tokio::time::timeout(Duration::from_secs(10), self.from_server.recv()).await {
-                Ok(Some(bytes)) => self.pending.extend_from_slice(&bytes),
+                Ok(Some(bytes)) => {
+                    self.writes_seen += 1;
+                    self.pending.extend_from_slice(&bytes);
+                }
                 Ok(None) => return None,
                 Err(_) => panic!("server sent no line within 10 s; have {:?}", String::from_utf8_lossy(&self.pending)),
             }

@@ -136,3 +136,38 @@ fn idle_is_followed_by_pipelined_commands_and_ended_by_shutdown() {
         session.await.expect("task").expect("io");
     });
 }
+
+#[test]
+fn large_fetch_output_is_flushed_in_pieces() {
+    let world = World::new("");
+    let line = "x".repeat(78);
+    let body: String = (0..1000).map(|_| format!("{line}\r\n")).collect();
+    let message = format!("Subject: big\r\n\r\n{body}");
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let local = tokio::task::LocalSet::new();
+    local.block_on(&rt, async {
+        let account = storage::Address::parse(USER).expect("address");
+        for _ in 0..2 {
+            let new = storage::mail::NewMessage { body: message.clone().into_bytes(), ..Default::default() };
+            world.ctx.mail.append(&account, "INBOX", new).await.expect("append");
+        }
+        let (mut server, mut client) = pipe();
+        let ctx = world.ctx.clone();
+        let session = tokio::task::spawn_local(async move { serve(&mut server, &ctx).await });
+        let login = format!("S: * OK *\nC: l AUTHENTICATE PLAIN {}\nS: l OK *\n", plain(USER, PASSWORD));
+        let select = "C: s SELECT INBOX\nS: * FLAGS *\nS: * 2 EXISTS\nS: * 0 RECENT\nS: * OK [UNSEEN 1] *\n";
+        client.replay(&format!("{login}{select}S: * OK *\nS: * OK *\nS: * OK *\nS: * OK *\nS: s OK *")).await;
+        let before = client.writes_seen;
+        let mut transcript = String::from("C: f FETCH 1:2 BODY.PEEK[]\n");
+        for seq in 1..=2 {
+            transcript.push_str(&format!("S: * {seq} FETCH (BODY[] {{{}}}\nS: Subject: big\nS: \n", message.len()));
+            transcript.push_str(&format!("S: {line}\n").repeat(1000));
+            transcript.push_str("S: )\n");
+        }
+        transcript.push_str("S: f OK FETCH completed\nC: z LOGOUT\nS: * BYE *\nS: z OK *\nCLOSED");
+        client.replay(&transcript).await;
+        // About 160 KiB of answer: at least two flushes before the final write.
+        assert!(client.writes_seen - before >= 3, "writes: {}", client.writes_seen - before);
+        session.await.expect("task").expect("io");
+    });
+}
