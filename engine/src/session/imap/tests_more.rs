@@ -171,3 +171,53 @@ fn large_fetch_output_is_flushed_in_pieces() {
         session.await.expect("task").expect("io");
     });
 }
+
+#[test]
+fn uid_expunge_move_by_sequence_and_syntax_errors() {
+    let world = World::new("[limits]\nmax_errors = 20\n");
+    run(
+        &world,
+        &format!(
+            "{}C: d STORE 1:3 +FLAGS.SILENT (\\Deleted)
+             S: d OK STORE completed
+             C: u UID EXPUNGE 2:3
+             S: * 2 EXPUNGE
+             S: * 2 EXPUNGE
+             S: u OK EXPUNGE completed
+             C: v SEARCH DELETED
+             S: * SEARCH 1
+             S: v OK SEARCH completed
+             C: m MOVE 1:2 Junk
+             S: * OK [COPYUID *
+             S: * 1 EXPUNGE
+             S: * 1 EXPUNGE
+             S: m OK MOVE completed
+             C: s STATUS Junk (MESSAGES UNSEEN)
+             S: * STATUS \"Junk\" (MESSAGES 2 UNSEEN 2)
+             S: s OK STATUS completed
+             C: b1 FETCH 1
+             S: b1 BAD *
+             C: b2 FETCH x FLAGS
+             S: b2 BAD Missing or invalid sequence set
+             C: b3 STORE 1 FLAGZ (\\Seen)
+             S: b3 BAD *
+             C: b4 SEARCH FROM
+             S: b4 BAD Missing search argument
+             C: b5 UID EXPUNGE
+             S: b5 BAD Syntax: UID EXPUNGE uid-set
+             C: b6 EXPUNGE 1
+             S: b6 BAD EXPUNGE takes no arguments
+             C: b7 COPY 1
+             S: b7 BAD Syntax: COPY set mailbox
+             C: b8 FETCH 1 $
+             S: b8 BAD *
+             C: b9 SEARCH $
+             S: b9 BAD Search result references ($) are not supported
+             C: c1 IDLE now
+             S: c1 BAD IDLE takes no arguments
+             C: c2 NOOP
+             S: c2 OK NOOP completed",
+            setup(4)
+        ),
+    );
+}
