@@ -57,6 +57,7 @@ impl ImapSession<'_> {
         let needs_content = request.attrs.iter().any(FetchAttr::needs_content);
         let sets_seen = !read_only && request.attrs.iter().any(FetchAttr::sets_seen);
         let wants_flags = request.attrs.contains(&FetchAttr::Flags);
+        let header_only = request.attrs.iter().filter(|a| a.needs_content()).all(names_message_header);
         let mail = self.ctx.mail.clone();
         for chunk in uids.chunks(FETCH_BATCH) {
             let set = UidSet::from_uids(chunk);
@@ -104,7 +105,13 @@ impl ImapSession<'_> {
                     None => false,
                 };
                 let content = if needs_content {
-                    match mail.read_message(&account, &name, summary.uid).await {
+                    // A header-only request (the usual message-list FETCH) reads only the header.
+                    let header_end = meta.as_ref().and_then(|m| m.parts.first()).map(|p| u64::from(p.header.end));
+                    let read = match header_end {
+                        Some(end) if header_only => mail.read_range(&account, &name, summary.uid, 0..end).await,
+                        _ => mail.read_message(&account, &name, summary.uid).await,
+                    };
+                    match read {
                         Ok(bytes) => Some(bytes),
                         Err(storage::StoreError::NotFound(_)) => continue,
                         Err(e) => return Ok(store_failed(out, tag, &e)),
@@ -134,6 +141,21 @@ impl ImapSession<'_> {
         }
         reply(out, tag, "OK", if by_uid { "UID FETCH completed" } else { "FETCH completed" });
         Ok(Flow::Continue)
+    }
+}
+
+/// Whether a content attribute needs nothing beyond the message's own header.
+fn names_message_header(attr: &FetchAttr) -> bool {
+    match attr {
+        FetchAttr::Rfc822Header => true,
+        FetchAttr::Section { section, .. } => {
+            section.part.is_empty()
+                && matches!(
+                    section.text,
+                    Some(SectionText::Header | SectionText::HeaderFields(_) | SectionText::HeaderFieldsNot(_))
+                )
+        }
+        _ => false,
     }
 }
 
