@@ -2,11 +2,10 @@
 //! (RFC 4315). MOVE is one store transaction; its EXPUNGE responses follow the untagged
 //! `OK [COPYUID ...]`.
 
-use super::select::read_only;
+use super::select::{read_only, uid_set};
 use super::{encode_set, mailbox_name, reply, store_failed, Flow, ImapSession};
 use crate::wire::imap::Args;
 use crate::wire::imap_values::parse_sequence_set;
-use storage::mail::UidSet;
 use storage::StoreError;
 
 impl ImapSession<'_> {
@@ -41,9 +40,9 @@ impl ImapSession<'_> {
         let source = selected.name.clone();
         let mail = &self.ctx.mail;
         let result = if moving {
-            mail.move_messages(&account, &source, UidSet::from_uids(&uids), &target).await
+            mail.move_messages(&account, &source, uid_set(&uids), &target).await
         } else {
-            mail.copy(&account, &source, UidSet::from_uids(&uids), &target).await
+            mail.copy(&account, &source, uid_set(&uids), &target).await
         };
         let result = match result {
             Ok(r) => r,

@@ -1,7 +1,7 @@
 //! EXPUNGE and UID EXPUNGE (RFC 9051 §6.4.3, UIDPLUS RFC 4315 §2.1): removes the messages marked
 //! `\Deleted` (within the UID set for UID EXPUNGE) and reports each with `* n EXPUNGE`.
 
-use super::select::read_only;
+use super::select::{read_only, uid_set};
 use super::{ok, store_failed, Flow, ImapSession};
 use crate::wire::imap_values::parse_sequence_set;
 use storage::mail::UidSet;
@@ -13,7 +13,7 @@ impl ImapSession<'_> {
         };
         let set = if by_uid {
             match parse_sequence_set(args) {
-                Ok((set, rest)) if rest.is_empty() => UidSet::from_uids(&selected.resolve(&set, true)),
+                Ok((set, rest)) if rest.is_empty() => uid_set(&selected.resolve(&set, true)),
                 _ => return self.bad(out, tag, "Syntax: UID EXPUNGE uid-set"),
             }
         } else if args.is_empty() {

@@ -5,6 +5,7 @@
 //! the new FLAGS. Output is written to the client whenever [`FETCH_FLUSH_BYTES`] have been
 //! buffered, so a large FETCH never holds the whole answer in memory.
 
+use super::select::uid_set;
 use super::{reply, store_failed, Flow, ImapSession};
 use crate::io::Transport;
 use crate::wire::imap_fetch::{encode_section_name, parse_fetch_attrs, FetchAttr, Section, SectionText};
@@ -12,7 +13,7 @@ use crate::wire::imap_values::{encode_date_time, encode_flags, parse_sequence_se
 use std::collections::HashMap;
 use std::io;
 use storage::mail::meta::PartOffsets;
-use storage::mail::{FlagOp, Flags, MessageMeta, MessageSummary, SystemFlag, UidSet};
+use storage::mail::{FlagOp, Flags, MessageMeta, MessageSummary, SystemFlag};
 
 /// Buffered FETCH output is written once it reaches this size.
 pub const FETCH_FLUSH_BYTES: usize = 64 * 1024;
@@ -60,7 +61,7 @@ impl ImapSession<'_> {
         let header_only = request.attrs.iter().filter(|a| a.needs_content()).all(names_message_header);
         let mail = self.ctx.mail.clone();
         for chunk in uids.chunks(FETCH_BATCH) {
-            let set = UidSet::from_uids(chunk);
+            let set = uid_set(chunk);
             let mut messages: Vec<(MessageSummary, Option<MessageMeta>)> = if needs_meta {
                 match mail.fetch_meta(&account, &name, set.clone()).await {
                     Ok(m) => m.into_iter().map(|m| (m.summary.clone(), Some(m))).collect(),
@@ -81,7 +82,7 @@ impl ImapSession<'_> {
                     messages.iter().filter(|(s, _)| !s.flags.contains(SystemFlag::Seen)).map(|(s, _)| s.uid).collect();
                 if !unseen.is_empty() {
                     let seen = Flags::new().with(SystemFlag::Seen);
-                    match mail.store_flags(&account, &name, UidSet::from_uids(&unseen), FlagOp::Add, seen, None).await {
+                    match mail.store_flags(&account, &name, uid_set(&unseen), FlagOp::Add, seen, None).await {
                         Ok(update) => {
                             for (uid, modseq, flags) in update.updated {
                                 if let Some(s) = self.selected.as_mut() {

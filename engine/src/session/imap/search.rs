@@ -8,7 +8,7 @@
 
 use super::{encode_set, ok, push_string, store_failed, Flow, ImapSession};
 use crate::wire::imap_search::{parse_search, SearchKey};
-use crate::wire::imap_values::{days_from_civil, SequenceSet};
+use crate::wire::imap_values::{days_from_civil, SeqNumber, SequenceSet};
 use storage::mail::{MessageSummary, UidSet};
 
 /// Seconds in a day, to turn INTERNALDATE into a day number.
@@ -18,7 +18,7 @@ const DAY_SECONDS: i64 = 86_400;
 struct Candidate<'a> {
     seq: u32,
     summary: &'a MessageSummary,
-    /// The message as stored, when some key needs it; its header ends at `header_end`.
+    /// The message as stored, when some key needs it.
     content: Option<Vec<u8>>,
 }
 
@@ -38,8 +38,10 @@ impl ImapSession<'_> {
             Ok(s) => s,
             Err(e) => return store_failed(out, tag, &e),
         };
-        let needs_content = needs_content(&program.key);
-        let uses_modseq = uses_modseq(&program.key);
+        let mut key = program.key;
+        bind(&mut key, seqs.len() as u32, largest_uid);
+        let needs_content = needs_content(&key);
+        let uses_modseq = uses_modseq(&key);
         if uses_modseq {
             self.condstore = true;
         }
@@ -55,7 +57,7 @@ impl ImapSession<'_> {
                 None
             };
             let candidate = Candidate { seq: index as u32 + 1, summary, content };
-            if matches(&program.key, &candidate, seqs.len() as u32, largest_uid) {
+            if matches(&key, &candidate) {
                 matched.push((candidate.seq, summary.uid, summary.modseq));
             }
         }
@@ -126,11 +128,46 @@ fn uses_modseq(key: &SearchKey) -> bool {
     }
 }
 
-fn in_set(set: &SequenceSet, largest: u32, n: u32) -> bool {
-    set.resolve(largest).iter().any(|r| r.contains(&n))
+/// Replaces every set in `key` by its resolved ranges (`*` bound, sorted, merged), so that
+/// matching a message is a binary search however many ranges the client sent.
+fn bind(key: &mut SearchKey, count: u32, largest_uid: u32) {
+    match key {
+        SearchKey::Sequence(set) => *set = resolved(set, count),
+        SearchKey::Uid(set) => *set = resolved(set, largest_uid),
+        SearchKey::Not(k) => bind(k, count, largest_uid),
+        SearchKey::Or(a, b) => {
+            bind(a, count, largest_uid);
+            bind(b, count, largest_uid);
+        }
+        SearchKey::And(keys) => keys.iter_mut().for_each(|k| bind(k, count, largest_uid)),
+        _ => {}
+    }
 }
 
-fn matches(key: &SearchKey, c: &Candidate<'_>, count: u32, largest_uid: u32) -> bool {
+fn resolved(set: &SequenceSet, largest: u32) -> SequenceSet {
+    let mut ranges = set.resolve(largest);
+    ranges.sort_by_key(|r| *r.start());
+    let mut merged: Vec<(SeqNumber, SeqNumber)> = Vec::new();
+    for r in ranges {
+        match merged.last_mut() {
+            Some((_, SeqNumber::Value(end))) if *r.start() <= end.saturating_add(1) => *end = (*end).max(*r.end()),
+            _ => merged.push((SeqNumber::Value(*r.start()), SeqNumber::Value(*r.end()))),
+        }
+    }
+    SequenceSet(merged)
+}
+
+/// Membership in a set bound by [`bind`].
+fn in_set(set: &SequenceSet, n: u32) -> bool {
+    let value = |s: SeqNumber| match s {
+        SeqNumber::Value(v) => v,
+        SeqNumber::Largest => u32::MAX,
+    };
+    let i = set.0.partition_point(|&(_, end)| value(end) < n);
+    set.0.get(i).is_some_and(|&(start, _)| value(start) <= n)
+}
+
+fn matches(key: &SearchKey, c: &Candidate<'_>) -> bool {
     let s = c.summary;
     let day = s.internal_date.div_euclid(DAY_SECONDS);
     match key {
@@ -147,17 +184,17 @@ fn matches(key: &SearchKey, c: &Candidate<'_>, count: u32, largest_uid: u32) -> 
         SearchKey::Larger(n) => s.size > *n,
         SearchKey::Smaller(n) => s.size < *n,
         SearchKey::ModSeq(n) => s.modseq >= *n,
-        SearchKey::Uid(set) => in_set(set, largest_uid, s.uid),
-        SearchKey::Sequence(set) => in_set(set, count, c.seq),
+        SearchKey::Uid(set) => in_set(set, s.uid),
+        SearchKey::Sequence(set) => in_set(set, c.seq),
         SearchKey::Header(name, value) => header_values(header(c), name).any(|v| contains_ci(&v, value)),
         SearchKey::Body(value) => {
             let raw = c.content.as_deref().unwrap_or_default();
             contains_ci(&raw[header(c).len()..], value)
         }
         SearchKey::Text(value) => contains_ci(c.content.as_deref().unwrap_or_default(), value),
-        SearchKey::Not(k) => !matches(k, c, count, largest_uid),
-        SearchKey::Or(a, b) => matches(a, c, count, largest_uid) || matches(b, c, count, largest_uid),
-        SearchKey::And(keys) => keys.iter().all(|k| matches(k, c, count, largest_uid)),
+        SearchKey::Not(k) => !matches(k, c),
+        SearchKey::Or(a, b) => matches(a, c) || matches(b, c),
+        SearchKey::And(keys) => keys.iter().all(|k| matches(k, c)),
     }
 }
 
@@ -215,4 +252,22 @@ fn sent_day(c: &Candidate<'_>) -> Option<i64> {
         year
     };
     Some(days_from_civil(year, month, day))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::imap_values::parse_sequence_set;
+
+    #[test]
+    fn bound_sets_match_like_the_naive_resolution() {
+        for text in ["1", "3:1,7,5:*", "2,4,6,8", "*", "1:*", "9:12,10:15,1"] {
+            let (set, _) = parse_sequence_set(text.as_bytes()).expect(text);
+            let bound = resolved(&set, 12);
+            for n in 0..=14 {
+                let naive = set.resolve(12).iter().any(|r| r.contains(&n));
+                assert_eq!(in_set(&bound, n), naive, "{text} {n}");
+            }
+        }
+    }
 }

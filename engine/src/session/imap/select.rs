@@ -209,7 +209,7 @@ impl ImapSession<'_> {
         }
         if !flag_uids.is_empty() {
             let uids: Vec<u32> = flag_uids.into_iter().collect();
-            match mail.fetch_summaries(&account, &selected.name, UidSet::from_uids(&uids)).await {
+            match mail.fetch_summaries(&account, &selected.name, uid_set(&uids)).await {
                 Ok(summaries) => {
                     for s in summaries.iter().filter(|s| uids.binary_search(&s.uid).is_ok()) {
                         let Some(seq) = selected.seq_of(s.uid) else { continue };
@@ -225,6 +225,19 @@ impl ImapSession<'_> {
             }
         }
     }
+}
+
+/// The UID set of ascending `uids`, consecutive runs merged into one range (so `1:*` over a
+/// mailbox without gaps is one range, not one per message).
+pub(super) fn uid_set(uids: &[u32]) -> UidSet {
+    let mut ranges: Vec<std::ops::RangeInclusive<u32>> = Vec::new();
+    for &uid in uids {
+        match ranges.last_mut() {
+            Some(last) if last.end().checked_add(1) == Some(uid) => *last = *last.start()..=uid,
+            _ => ranges.push(uid..=uid),
+        }
+    }
+    UidSet::from_ranges(ranges)
 }
 
 /// Answers a command that needs a writable mailbox in a read-only one.

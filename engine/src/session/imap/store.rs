@@ -7,10 +7,10 @@
 //! store-att-flags = (["+" / "-"] "FLAGS" [".SILENT"]) SP (flag-list / (flag *(SP flag)))
 //! ```
 
-use super::select::read_only;
+use super::select::{read_only, uid_set};
 use super::{encode_set, reply, store_failed, Flow, ImapSession};
 use crate::wire::imap_values::{encode_flags, next_token, parse_flag_list, parse_number, parse_sequence_set};
-use storage::mail::{FlagOp, Flags, UidSet};
+use storage::mail::{FlagOp, Flags};
 
 impl ImapSession<'_> {
     pub(super) async fn store(&mut self, tag: &[u8], args: &[u8], by_uid: bool, out: &mut Vec<u8>) -> Flow {
@@ -33,11 +33,7 @@ impl ImapSession<'_> {
             reply(out, tag, "OK", "STORE completed");
             return Flow::Continue;
         }
-        let update = match self
-            .ctx
-            .mail
-            .store_flags(&account, &name, UidSet::from_uids(&uids), op, flags, unchanged_since)
-            .await
+        let update = match self.ctx.mail.store_flags(&account, &name, uid_set(&uids), op, flags, unchanged_since).await
         {
             Ok(u) => u,
             Err(e) => return store_failed(out, tag, &e),
