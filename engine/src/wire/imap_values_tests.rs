@@ -71,3 +71,65 @@ fn dates_round_trip_and_table() {
         assert_eq!(days_from_civil(y, m, d), days);
     }
 }
+
+mod properties {
+    use super::super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn date_time_encode_then_parse_round_trips(seconds in -2_000_000_000i64..8_000_000_000i64) {
+            let mut text = Vec::new();
+            encode_date_time(&mut text, seconds);
+            let (parsed, rest) = parse_date_time(&text).expect("parse");
+            prop_assert_eq!(parsed, seconds);
+            prop_assert!(rest.is_empty());
+        }
+
+        #[test]
+        fn sequence_sets_resolve_like_a_naive_membership_test(
+            ranges in proptest::collection::vec((0u32..20, 0u32..20), 1..6),
+            largest in 0u32..20,
+        ) {
+            // 0 stands for `*`.
+            let text: Vec<String> = ranges
+                .iter()
+                .map(|&(a, b)| {
+                    let n = |v: u32| if v == 0 { "*".to_string() } else { v.to_string() };
+                    format!("{}:{}", n(a), n(b))
+                })
+                .collect();
+            let joined = text.join(",");
+            let (set, rest) = parse_sequence_set(joined.as_bytes()).expect("parse");
+            prop_assert!(rest.is_empty());
+            let resolved = set.resolve(largest);
+            for n in 1..25u32 {
+                let naive = ranges.iter().any(|&(a, b)| {
+                    let v = |x: u32| if x == 0 { largest } else { x };
+                    let (lo, hi) = (v(a).min(v(b)), v(a).max(v(b)));
+                    (lo.max(1)..=hi).contains(&n)
+                });
+                prop_assert_eq!(resolved.iter().any(|r| r.contains(&n)), naive, "{} {}", text.join(","), n);
+            }
+        }
+
+        #[test]
+        fn flag_lists_encode_then_parse_round_trip(
+            system in proptest::collection::vec(0usize..5, 0..5),
+            keywords in proptest::collection::vec("[A-Za-z$][A-Za-z0-9_]{0,8}", 0..4),
+        ) {
+            let mut flags = Flags::new();
+            for i in system {
+                flags = flags.with(SystemFlag::ALL[i]);
+            }
+            for k in &keywords {
+                flags = flags.with_keyword(k);
+            }
+            let mut text = Vec::new();
+            encode_flags(&mut text, &flags);
+            let (parsed, rest) = parse_flag_list(&text, false).expect("parse");
+            prop_assert_eq!(parsed, flags);
+            prop_assert!(rest.is_empty());
+        }
+    }
+}
