@@ -4,13 +4,18 @@
 //! Flags, dates, sizes, UIDs and sequence numbers are matched on the stored summaries. Header
 //! keys match a case-insensitive (ASCII) substring of the unfolded raw field value; `BODY` matches
 //! the message text and `TEXT` the whole message, as stored (no MIME decoding). Messages are read
-//! only when a key needs their content.
+//! only when a key needs their content, and only their header when no key needs the body.
 
+use super::select::uid_set;
 use super::{encode_set, ok, push_string, store_failed, Flow, ImapSession};
 use crate::wire::imap_search::{parse_search, SearchKey};
 use crate::wire::imap_values::{days_from_civil, SeqNumber, SequenceSet};
+use std::collections::HashMap;
 use storage::mail::{MessageSummary, UidSet};
+use storage::StoreError;
 
+/// Messages whose metadata is read in one store call when header keys are searched.
+const SEARCH_BATCH: usize = 256;
 /// Seconds in a day, to turn INTERNALDATE into a day number.
 const DAY_SECONDS: i64 = 86_400;
 
@@ -40,25 +45,59 @@ impl ImapSession<'_> {
         };
         let mut key = program.key;
         bind(&mut key, seqs.len() as u32, largest_uid);
-        let needs_content = needs_content(&key);
-        let uses_modseq = uses_modseq(&key);
+        let needs_content = any_key(&key, &|k| {
+            matches!(
+                k,
+                SearchKey::Header(..)
+                    | SearchKey::Body(_)
+                    | SearchKey::Text(_)
+                    | SearchKey::SentBefore(_)
+                    | SearchKey::SentOn(_)
+                    | SearchKey::SentSince(_)
+            )
+        });
+        // Header keys alone need only each message's header, not its body.
+        let header_only = !any_key(&key, &|k| matches!(k, SearchKey::Body(_) | SearchKey::Text(_)));
+        let uses_modseq = any_key(&key, &|k| matches!(k, SearchKey::ModSeq(_)));
         if uses_modseq {
             self.condstore = true;
         }
+        let mail = self.ctx.mail.clone();
         let mut matched: Vec<(u32, u32, u64)> = Vec::new();
-        for summary in &summaries {
-            let Ok(index) = seqs.binary_search(&summary.uid) else { continue };
-            let content = if needs_content {
-                match self.ctx.mail.read_message(&account, &name, summary.uid).await {
-                    Ok(bytes) => Some(bytes),
-                    Err(_) => continue,
+        for chunk in summaries.chunks(SEARCH_BATCH) {
+            let mut header_ends = HashMap::new();
+            if needs_content && header_only {
+                let uids: Vec<u32> = chunk.iter().map(|s| s.uid).collect();
+                match mail.fetch_meta(&account, &name, uid_set(&uids)).await {
+                    Ok(metas) => {
+                        for m in metas {
+                            if let Some(whole) = m.parts.first() {
+                                header_ends.insert(m.summary.uid, u64::from(whole.header.end));
+                            }
+                        }
+                    }
+                    Err(e) => return store_failed(out, tag, &e),
                 }
-            } else {
-                None
-            };
-            let candidate = Candidate { seq: index as u32 + 1, summary, content };
-            if matches(&key, &candidate) {
-                matched.push((candidate.seq, summary.uid, summary.modseq));
+            }
+            for summary in chunk {
+                let Ok(index) = seqs.binary_search(&summary.uid) else { continue };
+                let content = if needs_content {
+                    let read = match header_ends.get(&summary.uid) {
+                        Some(&end) => mail.read_range(&account, &name, summary.uid, 0..end).await,
+                        None => mail.read_message(&account, &name, summary.uid).await,
+                    };
+                    match read {
+                        Ok(bytes) => Some(bytes),
+                        Err(StoreError::NotFound(_)) => continue,
+                        Err(e) => return store_failed(out, tag, &e),
+                    }
+                } else {
+                    None
+                };
+                let candidate = Candidate { seq: index as u32 + 1, summary, content };
+                if matches(&key, &candidate) {
+                    matched.push((candidate.seq, summary.uid, summary.modseq));
+                }
             }
         }
         let numbers: Vec<u32> = matched.iter().map(|m| if by_uid { m.1 } else { m.0 }).collect();
@@ -103,29 +142,15 @@ impl ImapSession<'_> {
     }
 }
 
-fn needs_content(key: &SearchKey) -> bool {
-    match key {
-        SearchKey::Header(..)
-        | SearchKey::Body(_)
-        | SearchKey::Text(_)
-        | SearchKey::SentBefore(_)
-        | SearchKey::SentOn(_)
-        | SearchKey::SentSince(_) => true,
-        SearchKey::Not(k) => needs_content(k),
-        SearchKey::Or(a, b) => needs_content(a) || needs_content(b),
-        SearchKey::And(keys) => keys.iter().any(needs_content),
-        _ => false,
-    }
-}
-
-fn uses_modseq(key: &SearchKey) -> bool {
-    match key {
-        SearchKey::ModSeq(_) => true,
-        SearchKey::Not(k) => uses_modseq(k),
-        SearchKey::Or(a, b) => uses_modseq(a) || uses_modseq(b),
-        SearchKey::And(keys) => keys.iter().any(uses_modseq),
-        _ => false,
-    }
+/// Whether `test` holds for any key in the tree.
+fn any_key(key: &SearchKey, test: &dyn Fn(&SearchKey) -> bool) -> bool {
+    test(key)
+        || match key {
+            SearchKey::Not(k) => any_key(k, test),
+            SearchKey::Or(a, b) => any_key(a, test) || any_key(b, test),
+            SearchKey::And(keys) => keys.iter().any(|k| any_key(k, test)),
+            _ => false,
+        }
 }
 
 /// Replaces every set in `key` by its resolved ranges (`*` bound, sorted, merged), so that
