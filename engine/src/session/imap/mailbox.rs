@@ -12,6 +12,8 @@
 use super::{mailbox_name, ok, push_string, store_failed, Flow, ImapSession};
 use crate::wire::imap::Args;
 
+/// Longest LIST pattern accepted (the matcher recurses once per pattern byte).
+const MAX_PATTERN_BYTES: usize = 1024;
 /// Deepest `*` / `%` backtracking a LIST pattern may cause, per name (bounds the work a peer can
 /// ask for with a pattern like `*a*a*a*a*b`).
 const MAX_PATTERN_STEPS: usize = 100_000;
@@ -87,6 +89,9 @@ impl ImapSession<'_> {
         let (Ok(reference), Some(pattern)) = (reference, pattern) else {
             return self.bad(out, tag, "Syntax: LIST reference pattern");
         };
+        if reference.len() + pattern.len() > MAX_PATTERN_BYTES {
+            return self.bad(out, tag, "[LIMIT] Mailbox pattern too long");
+        }
         let verb = if lsub { "LSUB" } else { "LIST" };
         if pattern.is_empty() {
             out.extend_from_slice(format!("* {verb} (\\Noselect) \"/\" \"\"\r\n").as_bytes());

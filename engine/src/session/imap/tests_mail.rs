@@ -73,8 +73,12 @@ fn mailbox_commands() {
              S: * NAMESPACE ((\"\" \"/\")) NIL NIL
              S: b6 OK NAMESPACE completed
              C: b7 FETCH 1 FLAGS
-             S: b7 BAD Select a mailbox first",
-            login()
+             S: b7 BAD Select a mailbox first
+             C: b8 LIST \"\" {{2000+}}
+             C: {}
+             S: b8 BAD [LIMIT] Mailbox pattern too long",
+            login(),
+            "*".repeat(2000)
         ),
     );
 }
