@@ -1,3 +1,5 @@
+//! Table tests of FETCH attributes and sections, and FETCH commands framed at every split.
+
 use super::*;
 use crate::wire::imap::{parse_command, CommandFramer, Frame};
 

@@ -1,3 +1,5 @@
+//! Table tests of SEARCH keys and return options, and SEARCH commands framed at every split.
+
 use super::*;
 use crate::wire::imap::{parse_command, CommandFramer, Frame};
 use crate::wire::imap_values::{days_from_civil, SeqNumber};

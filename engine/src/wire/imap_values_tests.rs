@@ -1,3 +1,5 @@
+//! Table and property tests of sequence sets, flag lists and dates.
+
 use super::*;
 
 #[test]

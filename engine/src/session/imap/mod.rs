@@ -15,9 +15,9 @@
 //!    └─ too many commands / failures / errors ──────────────┴──► * BYE, close ◄── LOGOUT, timeout, shutdown
 //! ```
 //!
-//! Command metadata is data ([`COMMANDS`]): the states a command is valid in, and whether it uses
+//! Command metadata is data (`commands::COMMANDS`): the states a command is valid in, and whether it uses
 //! or breaks message sequence numbers. Before a command runs in the selected state the session
-//! reports what other sessions changed (`select::Selected::sync`); EXPUNGE responses are held
+//! reports what other sessions changed (`sync`, in `select`); EXPUNGE responses are held
 //! back while a command that uses sequence numbers (FETCH, STORE, SEARCH, COPY) is answered
 //! (RFC 9051 §7.5.1).
 

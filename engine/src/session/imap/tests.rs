@@ -1,3 +1,6 @@
+//! Transcripts of the not-authenticated state: greeting, CAPABILITY, LOGIN, AUTHENTICATE,
+//! limits, pipelining and shutdown.
+
 use super::{serve, CAPABILITIES_AUTH, CAPABILITIES_PREAUTH};
 use crate::session::testing::{pipe, World, PASSWORD, USER};
 use base64::Engine;
