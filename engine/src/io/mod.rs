@@ -16,6 +16,13 @@ pub trait Transport {
     async fn read(&mut self, buf: &mut Vec<u8>) -> io::Result<usize>;
     /// Writes all of `data`.
     async fn write_all(&mut self, data: &[u8]) -> io::Result<()>;
+    /// Waits until [`Transport::read`] would return without waiting, consuming nothing. IMAP IDLE
+    /// waits for this and for mailbox changes at once: a `read` cancelled half-way may lose bytes
+    /// (an io_uring read owns its buffer), this wait never does. The default returns at once, so
+    /// on a transport without it IDLE reports changes only when the client sends something.
+    async fn readable(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Drops the spare capacity of an input buffer that is empty again, so an idle connection holds

@@ -178,4 +178,29 @@ impl Transport for TlsStream {
         self.tls.writer().write_all(data)?;
         self.flush().await
     }
+
+    /// Plaintext already decrypted, or the socket readable (asked of tokio's epoll reactor, which
+    /// reads nothing; the io_uring read that follows finds the bytes waiting).
+    async fn readable(&mut self) -> io::Result<()> {
+        let state = self.tls.process_new_packets().map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+        if state.plaintext_bytes_to_read() > 0 || state.peer_has_closed() {
+            return Ok(());
+        }
+        let fd = SocketFd(std::os::fd::AsRawFd::as_raw_fd(&self.tcp));
+        // SAFETY: the descriptor is `self.tcp`'s, which stays open for as long as `watcher` lives
+        // (`self` is borrowed for this whole call and `watcher` is dropped at its end).
+        let watcher = unsafe { tokio::io::unix::AsyncFd::register_with_interest(fd, tokio::io::Interest::READABLE) }?;
+        let _ready = watcher.readable().await?;
+        Ok(())
+    }
+}
+
+/// The socket's descriptor, lent to tokio's reactor for a readiness wait (not owned: dropping it
+/// closes nothing).
+struct SocketFd(std::os::fd::RawFd);
+
+impl std::os::fd::AsRawFd for SocketFd {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.0
+    }
 }

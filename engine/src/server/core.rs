@@ -142,7 +142,13 @@ async fn serve_connection(
             return;
         }
     };
-    let ctx = SessionContext { config: Arc::clone(&shared.config), auth: Arc::clone(&shared.auth), peer, shutdown };
+    let ctx = SessionContext {
+        config: Arc::clone(&shared.config),
+        auth: Arc::clone(&shared.auth),
+        mail: shared.mail.clone(),
+        peer,
+        shutdown,
+    };
     let result = if permit.is_none() {
         let refusal: &[u8] = match service {
             Service::Imaps => b"* BYE [UNAVAILABLE] Too many connections from your address\r\n",

@@ -42,6 +42,8 @@ pub struct Shared {
     pub auth: Arc<Authenticator>,
     pub certs: Arc<CertStore>,
     pub limiter: ConnectionLimiter,
+    /// The mail store's async API, handed to every session.
+    pub mail: storage::mail::MailStore,
 }
 
 /// Runs the server until SIGTERM or SIGINT; returns once it has shut down.
@@ -65,6 +67,7 @@ pub fn serve(config: Config) -> anyhow::Result<()> {
         auth,
         certs: Arc::clone(&certs),
         limiter: ConnectionLimiter::new(config.limits.max_connections_per_ip),
+        mail: store.mail(),
     });
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
     let cpus = allowed_cpus();

@@ -15,6 +15,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
+use storage::mail::MailStore;
 use tokio::sync::watch;
 
 /// What every session needs from its server.
@@ -22,6 +23,8 @@ use tokio::sync::watch;
 pub struct SessionContext {
     pub config: Arc<Config>,
     pub auth: Arc<Authenticator>,
+    /// The mail store (IMAP reads and writes mailboxes through it).
+    pub mail: MailStore,
     /// The client's address (for failure counting and logs).
     pub peer: SocketAddr,
     /// `true` once the server is shutting down.

@@ -21,6 +21,8 @@ use tokio::sync::{mpsc, watch};
 pub struct PipeTransport {
     incoming: mpsc::UnboundedReceiver<Vec<u8>>,
     outgoing: mpsc::UnboundedSender<Vec<u8>>,
+    /// A chunk received by `readable` and not yet handed to `read` (`Some(empty)` is end of stream).
+    ready: Option<Vec<u8>>,
 }
 
 /// The client's end.
@@ -29,16 +31,25 @@ pub struct PipeClient {
     to_server: Option<mpsc::UnboundedSender<Vec<u8>>>,
     from_server: mpsc::UnboundedReceiver<Vec<u8>>,
     pending: Vec<u8>,
+    /// How many writes of the server have arrived (to check output batching).
+    pub writes_seen: usize,
 }
 
 pub fn pipe() -> (PipeTransport, PipeClient) {
     let (to_server, incoming) = mpsc::unbounded_channel();
     let (outgoing, from_server) = mpsc::unbounded_channel();
-    (PipeTransport { incoming, outgoing }, PipeClient { to_server: Some(to_server), from_server, pending: Vec::new() })
+    (
+        PipeTransport { incoming, outgoing, ready: None },
+        PipeClient { to_server: Some(to_server), from_server, pending: Vec::new(), writes_seen: 0 },
+    )
 }
 
 impl Transport for PipeTransport {
     async fn read(&mut self, buf: &mut Vec<u8>) -> io::Result<usize> {
+        if let Some(bytes) = self.ready.take() {
+            buf.extend_from_slice(&bytes);
+            return Ok(bytes.len());
+        }
         match self.incoming.recv().await {
             Some(bytes) => {
                 buf.extend_from_slice(&bytes);
@@ -50,6 +61,14 @@ impl Transport for PipeTransport {
 
     async fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
         self.outgoing.send(data.to_vec()).map_err(|_| io::Error::from(io::ErrorKind::BrokenPipe))
+    }
+
+    async fn readable(&mut self) -> io::Result<()> {
+        if self.ready.is_none() {
+            // `recv` is cancel-safe: a chunk is either taken and kept, or left in the channel.
+            self.ready = Some(self.incoming.recv().await.unwrap_or_default());
+        }
+        Ok(())
     }
 }
 
@@ -74,7 +93,10 @@ impl PipeClient {
                 return Some(text);
             }
             match tokio::time::timeout(Duration::from_secs(10), self.from_server.recv()).await {
-                Ok(Some(bytes)) => self.pending.extend_from_slice(&bytes),
+                Ok(Some(bytes)) => {
+                    self.writes_seen += 1;
+                    self.pending.extend_from_slice(&bytes);
+                }
                 Ok(None) => return None,
                 Err(_) => panic!("server sent no line within 10 s; have {:?}", String::from_utf8_lossy(&self.pending)),
             }
@@ -132,6 +154,7 @@ impl World {
         let ctx = SessionContext {
             config: Arc::new(config),
             auth,
+            mail: store.mail(),
             peer: "192.0.2.7:50000".parse().expect("peer"),
             shutdown: shutdown_rx,
         };

@@ -3,5 +3,8 @@
 //! fuzzed on its own.
 
 pub mod imap;
+pub mod imap_fetch;
+pub mod imap_search;
+pub mod imap_values;
 pub mod sasl;
 pub mod smtp;

@@ -4,8 +4,8 @@
 //! Group commit: the writer takes the first queued request, then everything else already queued
 //! (up to [`MAX_GROUP_REQUESTS`] requests and about [`MAX_GROUP_BYTES`] of messages), runs each
 //! against one [`Txn`] (a failing request is rolled back alone), writes the group as one
-//! `WriteBatch` with `sync = true`, and only then answers every request and broadcasts the change
-//! notices. UIDs and MODSEQs are assigned here, in commit order,
+//! `WriteBatch` with `sync = true`, and only then broadcasts the change notices and answers every
+//! request. UIDs and MODSEQs are assigned here, in commit order,
 //! so they are strictly ascending without any lock. With an fsync costing ~0.5 ms, concurrent
 //! deliveries share one sync instead of queueing for one each.
 
@@ -205,14 +205,15 @@ fn run_writer(backend: &Backend, jobs: &mpsc::Receiver<WriteJob>, notices: &broa
         if let Some(e) = &error {
             tracing::error!("mail store commit failed: {e}");
         }
-        let committed = error.is_none();
-        for done in completions {
-            done(error.clone());
-        }
-        if committed {
+        // Notices go out before the replies: a client told "done" by one session and then asking
+        // another (IDLE, NOOP) must find the change already announced there.
+        if error.is_none() {
             for notice in sent {
                 let _ = notices.send(notice);
             }
+        }
+        for done in completions {
+            done(error.clone());
         }
     }
 }

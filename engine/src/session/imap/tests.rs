@@ -1,8 +1,11 @@
-use super::serve;
+//! Transcripts of the not-authenticated state: greeting, CAPABILITY, LOGIN, AUTHENTICATE,
+//! limits, pipelining and shutdown.
+
+use super::{serve, CAPABILITIES_AUTH, CAPABILITIES_PREAUTH};
 use crate::session::testing::{pipe, World, PASSWORD, USER};
 use base64::Engine;
 
-fn run(world: &World, transcript: &str) {
+pub(super) fn run(world: &World, transcript: &str) {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     let local = tokio::task::LocalSet::new();
     local.block_on(&rt, async {
@@ -15,7 +18,7 @@ fn run(world: &World, transcript: &str) {
     });
 }
 
-fn plain(user: &str, password: &str) -> String {
+pub(super) fn plain(user: &str, password: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(format!("\0{user}\0{password}"))
 }
 
@@ -24,16 +27,18 @@ fn greeting_capability_noop_logout() {
     let world = World::new("");
     run(
         &world,
-        "S: * OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR ID AUTH=PLAIN] mail.example.test Mailgenic IMAP ready
+        &format!(
+            "S: * OK [CAPABILITY {CAPABILITIES_PREAUTH}] mail.example.test Mailgenic IMAP ready
          C: a1 CAPABILITY
-         S: * CAPABILITY IMAP4rev1 LITERAL+ SASL-IR ID AUTH=PLAIN
+         S: * CAPABILITY {CAPABILITIES_PREAUTH}
          S: a1 OK CAPABILITY completed
          C: a2 noop
          S: a2 OK NOOP completed
          C: a3 LOGOUT
          S: * BYE Logging out
          S: a3 OK LOGOUT completed
-         CLOSED",
+         CLOSED"
+        ),
     );
 }
 
@@ -45,9 +50,9 @@ fn login_with_quoted_and_literal_arguments() {
         &format!(
             "S: * OK *
              C: a1 LOGIN {USER} \"{PASSWORD}\"
-             S: a1 OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR ID] Logged in
+             S: a1 OK [CAPABILITY {CAPABILITIES_AUTH}] Logged in
              C: a2 CAPABILITY
-             S: * CAPABILITY IMAP4rev1 LITERAL+ SASL-IR ID
+             S: * CAPABILITY {CAPABILITIES_AUTH}
              S: a2 OK *
              C: a3 LOGIN {USER} x
              S: a3 BAD Already authenticated"
@@ -132,7 +137,7 @@ fn bad_input_gets_bad_and_the_connection_survives() {
          C: a1
          S: a1 BAD Missing or invalid command name
          C: a2 SELECT INBOX
-         S: a2 BAD Unknown or unsupported command
+         S: a2 BAD Log in first
          C: a3 LOGIN onlyuser
          S: a3 BAD Syntax: LOGIN username password
          C: a4 NOOP
@@ -193,3 +198,9 @@ fn shutdown_says_bye() {
         session.await.expect("task").expect("io");
     });
 }
+
+#[path = "tests_mail.rs"]
+mod mail;
+
+#[path = "tests_more.rs"]
+mod more;

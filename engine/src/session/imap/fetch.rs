@@ -1,0 +1,296 @@
+//! FETCH and UID FETCH (RFC 9051 §6.4.5; CONDSTORE `MODSEQ` and `CHANGEDSINCE`, RFC 7162).
+//!
+//! ENVELOPE and BODYSTRUCTURE are precomputed at delivery; body sections are slices of the
+//! message cut with the stored part offsets. A non-PEEK body fetch sets `\Seen` first and reports
+//! the new FLAGS. Output is written to the client whenever [`FETCH_FLUSH_BYTES`] have been
+//! buffered, so a large FETCH never holds the whole answer in memory.
+
+use super::select::uid_set;
+use super::{reply, store_failed, Flow, ImapSession};
+use crate::io::Transport;
+use crate::wire::imap_fetch::{encode_section_name, parse_fetch_attrs, FetchAttr, Section, SectionText};
+use crate::wire::imap_values::{encode_date_time, encode_flags, parse_sequence_set};
+use std::collections::HashMap;
+use std::io;
+use storage::mail::meta::PartOffsets;
+use storage::mail::{FlagOp, Flags, MessageMeta, MessageSummary, SystemFlag};
+
+/// Buffered FETCH output is written once it reaches this size.
+pub const FETCH_FLUSH_BYTES: usize = 64 * 1024;
+/// Messages whose metadata is read from the store in one call.
+const FETCH_BATCH: usize = 256;
+
+impl ImapSession<'_> {
+    pub(super) async fn fetch<T: Transport>(
+        &mut self,
+        tag: &[u8],
+        args: &[u8],
+        by_uid: bool,
+        out: &mut Vec<u8>,
+        transport: &mut T,
+    ) -> io::Result<Flow> {
+        let (Some(account), Some(selected)) = (self.user.clone(), self.selected.as_ref()) else {
+            return Ok(self.not_logged_in(out, tag));
+        };
+        let parsed = parse_sequence_set(args).and_then(|(set, rest)| Ok((set, parse_fetch_attrs(rest)?)));
+        let (set, mut request) = match parsed {
+            Ok(p) => p,
+            Err(reason) => return Ok(self.bad(out, tag, reason)),
+        };
+        if by_uid && !request.attrs.contains(&FetchAttr::Uid) {
+            request.attrs.insert(0, FetchAttr::Uid);
+        }
+        if request.changed_since.is_some() {
+            self.condstore = true;
+            if !request.attrs.contains(&FetchAttr::ModSeq) {
+                request.attrs.push(FetchAttr::ModSeq);
+            }
+        }
+        if request.attrs.contains(&FetchAttr::ModSeq) {
+            self.condstore = true;
+        }
+        let uids = selected.resolve(&set, by_uid);
+        if !by_uid && uids.is_empty() && !set.resolve(selected.uids.len() as u32).is_empty() {
+            return Ok(self.bad(out, tag, "Invalid message sequence number"));
+        }
+        let (name, read_only) = (selected.name.clone(), selected.read_only);
+        let needs_meta = request.attrs.iter().any(FetchAttr::needs_meta);
+        let needs_content = request.attrs.iter().any(FetchAttr::needs_content);
+        let sets_seen = !read_only && request.attrs.iter().any(FetchAttr::sets_seen);
+        let wants_flags = request.attrs.contains(&FetchAttr::Flags);
+        let header_only = request.attrs.iter().filter(|a| a.needs_content()).all(names_message_header);
+        let mail = self.ctx.mail.clone();
+        for chunk in uids.chunks(FETCH_BATCH) {
+            let set = uid_set(chunk);
+            let mut messages: Vec<(MessageSummary, Option<MessageMeta>)> = if needs_meta {
+                match mail.fetch_meta(&account, &name, set.clone()).await {
+                    Ok(m) => m.into_iter().map(|m| (m.summary.clone(), Some(m))).collect(),
+                    Err(e) => return Ok(store_failed(out, tag, &e)),
+                }
+            } else {
+                match mail.fetch_summaries(&account, &name, set.clone()).await {
+                    Ok(s) => s.into_iter().map(|s| (s, None)).collect(),
+                    Err(e) => return Ok(store_failed(out, tag, &e)),
+                }
+            };
+            if let Some(since) = request.changed_since {
+                messages.retain(|(s, _)| s.modseq > since);
+            }
+            let mut seen_now: HashMap<u32, (u64, Flags)> = HashMap::new();
+            if sets_seen {
+                let unseen: Vec<u32> =
+                    messages.iter().filter(|(s, _)| !s.flags.contains(SystemFlag::Seen)).map(|(s, _)| s.uid).collect();
+                if !unseen.is_empty() {
+                    let seen = Flags::new().with(SystemFlag::Seen);
+                    match mail.store_flags(&account, &name, uid_set(&unseen), FlagOp::Add, seen, None).await {
+                        Ok(update) => {
+                            for (uid, modseq, flags) in update.updated {
+                                if let Some(s) = self.selected.as_mut() {
+                                    s.own_modseqs.insert(modseq);
+                                }
+                                seen_now.insert(uid, (modseq, flags));
+                            }
+                        }
+                        Err(e) => return Ok(store_failed(out, tag, &e)),
+                    }
+                }
+            }
+            for (mut summary, meta) in messages {
+                let Some(seq) = self.selected.as_ref().and_then(|s| s.seq_of(summary.uid)) else { continue };
+                let flags_changed = match seen_now.remove(&summary.uid) {
+                    Some((modseq, flags)) => {
+                        summary.modseq = modseq;
+                        summary.flags = flags;
+                        true
+                    }
+                    None => false,
+                };
+                let content = if needs_content {
+                    // A header-only request (the usual message-list FETCH) reads only the header.
+                    let header_end = meta.as_ref().and_then(|m| m.parts.first()).map(|p| u64::from(p.header.end));
+                    let read = match header_end {
+                        Some(end) if header_only => mail.read_range(&account, &name, summary.uid, 0..end).await,
+                        _ => mail.read_message(&account, &name, summary.uid).await,
+                    };
+                    match read {
+                        Ok(bytes) => Some(bytes),
+                        Err(storage::StoreError::NotFound(_)) => continue,
+                        Err(e) => return Ok(store_failed(out, tag, &e)),
+                    }
+                } else {
+                    None
+                };
+                out.extend_from_slice(format!("* {seq} FETCH (").as_bytes());
+                let mut first = true;
+                for attr in &request.attrs {
+                    if !first {
+                        out.push(b' ');
+                    }
+                    first = false;
+                    encode_attr(out, attr, &summary, meta.as_ref(), content.as_deref());
+                }
+                if flags_changed && !wants_flags {
+                    out.extend_from_slice(b" FLAGS ");
+                    encode_flags(out, &summary.flags);
+                }
+                out.extend_from_slice(b")\r\n");
+                if out.len() >= FETCH_FLUSH_BYTES {
+                    transport.write_all(out).await?;
+                    out.clear();
+                }
+            }
+        }
+        reply(out, tag, "OK", if by_uid { "UID FETCH completed" } else { "FETCH completed" });
+        Ok(Flow::Continue)
+    }
+}
+
+/// Whether a content attribute needs nothing beyond the message's own header.
+fn names_message_header(attr: &FetchAttr) -> bool {
+    match attr {
+        FetchAttr::Rfc822Header => true,
+        FetchAttr::Section { section, .. } => {
+            section.part.is_empty()
+                && matches!(
+                    section.text,
+                    Some(SectionText::Header | SectionText::HeaderFields(_) | SectionText::HeaderFieldsNot(_))
+                )
+        }
+        _ => false,
+    }
+}
+
+/// Writes one `msg-att` item.
+fn encode_attr(
+    out: &mut Vec<u8>,
+    attr: &FetchAttr,
+    s: &MessageSummary,
+    meta: Option<&MessageMeta>,
+    content: Option<&[u8]>,
+) {
+    let whole = meta.and_then(|m| m.parts.first());
+    let raw = content.unwrap_or_default();
+    match attr {
+        FetchAttr::Uid => out.extend_from_slice(format!("UID {}", s.uid).as_bytes()),
+        FetchAttr::Flags => {
+            out.extend_from_slice(b"FLAGS ");
+            encode_flags(out, &s.flags);
+        }
+        FetchAttr::InternalDate => {
+            out.extend_from_slice(b"INTERNALDATE ");
+            encode_date_time(out, s.internal_date);
+        }
+        FetchAttr::Rfc822Size => out.extend_from_slice(format!("RFC822.SIZE {}", s.size).as_bytes()),
+        FetchAttr::ModSeq => out.extend_from_slice(format!("MODSEQ ({})", s.modseq).as_bytes()),
+        FetchAttr::Envelope => {
+            out.extend_from_slice(b"ENVELOPE ");
+            out.extend_from_slice(meta.map_or(&b"NIL"[..], |m| &m.envelope));
+        }
+        FetchAttr::Body => {
+            out.extend_from_slice(b"BODY ");
+            out.extend_from_slice(meta.map_or(&b"NIL"[..], |m| &m.body));
+        }
+        FetchAttr::BodyStructure => {
+            out.extend_from_slice(b"BODYSTRUCTURE ");
+            out.extend_from_slice(meta.map_or(&b"NIL"[..], |m| &m.body_structure));
+        }
+        FetchAttr::Rfc822 => {
+            out.extend_from_slice(b"RFC822 ");
+            push_literal(out, raw);
+        }
+        FetchAttr::Rfc822Header => {
+            out.extend_from_slice(b"RFC822.HEADER ");
+            push_literal(out, slice(raw, whole.map(|p| p.header.clone())));
+        }
+        FetchAttr::Rfc822Text => {
+            out.extend_from_slice(b"RFC822.TEXT ");
+            push_literal(out, slice(raw, whole.map(|p| p.body.clone())));
+        }
+        FetchAttr::Section { section, partial, .. } => {
+            let parts = meta.map_or(&[][..], |m| &m.parts[..]);
+            let data = section_bytes(raw, parts, section);
+            encode_section_name(out, section);
+            let data: &[u8] = match partial {
+                Some((origin, length)) => {
+                    out.extend_from_slice(format!("<{origin}>").as_bytes());
+                    let start = (*origin).min(data.len() as u64) as usize;
+                    let end = origin.saturating_add(*length).min(data.len() as u64) as usize;
+                    &data[start..end]
+                }
+                None => &data,
+            };
+            out.push(b' ');
+            push_literal(out, data);
+        }
+    }
+}
+
+fn push_literal(out: &mut Vec<u8>, data: &[u8]) {
+    out.extend_from_slice(format!("{{{}}}\r\n", data.len()).as_bytes());
+    out.extend_from_slice(data);
+}
+
+/// `raw[range]`, clamped to the message; empty without a range.
+fn slice(raw: &[u8], range: Option<std::ops::Range<u32>>) -> &[u8] {
+    let Some(range) = range else { return &[] };
+    let end = (range.end as usize).min(raw.len());
+    let start = (range.start as usize).min(end);
+    &raw[start..end]
+}
+
+/// The bytes a section names (RFC 9051 §6.4.5); a part that does not exist is empty.
+fn section_bytes(raw: &[u8], parts: &[PartOffsets], section: &Section) -> Vec<u8> {
+    let Some(part) = parts.iter().find(|p| p.section == section.part) else { return Vec::new() };
+    let whole_message = section.part.is_empty();
+    // The header a HEADER / HEADER.FIELDS / TEXT section refers to: the message's own, or that of
+    // a message/rfc822 part.
+    let header = if whole_message { Some(part.header.clone()) } else { part.message_header.clone() };
+    match &section.text {
+        None if whole_message => raw.to_vec(),
+        None => slice(raw, Some(part.body.clone())).to_vec(),
+        Some(SectionText::Mime) => slice(raw, Some(part.header.clone())).to_vec(),
+        Some(SectionText::Header) => slice(raw, header).to_vec(),
+        Some(SectionText::Text) => match header {
+            Some(h) => slice(raw, Some(h.end.max(part.body.start)..part.body.end)).to_vec(),
+            None => Vec::new(),
+        },
+        Some(SectionText::HeaderFields(names)) => header_fields(slice(raw, header), names, true),
+        Some(SectionText::HeaderFieldsNot(names)) => header_fields(slice(raw, header), names, false),
+    }
+}
+
+/// The header fields of `header` whose names are (`keep`) or are not in `names`, followed by the
+/// blank line that ends a header.
+fn header_fields(header: &[u8], names: &[String], keep: bool) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut include = false;
+    for line in header.split_inclusive(|&b| b == b'\n') {
+        if line == b"\r\n" || line == b"\n" {
+            break;
+        }
+        if !matches!(line.first(), Some(b' ' | b'\t')) {
+            let name_end = memchr::memchr(b':', line).unwrap_or(0);
+            let name = &line[..name_end];
+            let listed = names.iter().any(|n| n.as_bytes().eq_ignore_ascii_case(name.trim_ascii()));
+            include = name_end > 0 && listed == keep;
+        }
+        if include {
+            out.extend_from_slice(line);
+        }
+    }
+    out.extend_from_slice(b"\r\n");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::header_fields;
+
+    #[test]
+    fn header_fields_keeps_folded_lines_and_ends_with_a_blank_line() {
+        let header = b"From: a@b\r\nSubject: one\r\n two\r\nTo: c@d\r\n\r\n";
+        let names = vec!["subject".to_string()];
+        assert_eq!(header_fields(header, &names, true), b"Subject: one\r\n two\r\n\r\n");
+        assert_eq!(header_fields(header, &names, false), b"From: a@b\r\nTo: c@d\r\n\r\n");
+    }
+}

@@ -1,0 +1,299 @@
+//! SEARCH and UID SEARCH (RFC 9051 §6.4.4), with ESEARCH return options (RFC 4731) and
+//! CONDSTORE's `MODSEQ` key (RFC 7162 §3.1.5).
+//!
+//! Flags, dates, sizes, UIDs and sequence numbers are matched on the stored summaries. Header
+//! keys match a case-insensitive (ASCII) substring of the unfolded raw field value; `BODY` matches
+//! the message text and `TEXT` the whole message, as stored (no MIME decoding). Messages are read
+//! only when a key needs their content, and only their header when no key needs the body.
+
+use super::select::uid_set;
+use super::{encode_set, ok, push_string, store_failed, Flow, ImapSession};
+use crate::wire::imap_search::{parse_search, SearchKey};
+use crate::wire::imap_values::{days_from_civil, SeqNumber, SequenceSet};
+use std::collections::HashMap;
+use storage::mail::{MessageSummary, UidSet};
+use storage::StoreError;
+
+/// Messages whose metadata is read in one store call when header keys are searched.
+const SEARCH_BATCH: usize = 256;
+/// Seconds in a day, to turn INTERNALDATE into a day number.
+const DAY_SECONDS: i64 = 86_400;
+
+/// What one message offers to the matcher.
+struct Candidate<'a> {
+    seq: u32,
+    summary: &'a MessageSummary,
+    /// The message as stored, when some key needs it.
+    content: Option<Vec<u8>>,
+}
+
+impl ImapSession<'_> {
+    pub(super) async fn search(&mut self, tag: &[u8], args: &[u8], by_uid: bool, out: &mut Vec<u8>) -> Flow {
+        let (Some(account), Some(selected)) = (self.user.clone(), self.selected.as_ref()) else {
+            return self.not_logged_in(out, tag);
+        };
+        let program = match parse_search(args) {
+            Ok(p) => p,
+            Err(reason) => return self.bad(out, tag, reason),
+        };
+        let name = selected.name.clone();
+        let seqs: Vec<u32> = selected.uids.clone();
+        let largest_uid = seqs.last().copied().unwrap_or(0);
+        let summaries = match self.ctx.mail.fetch_summaries(&account, &name, UidSet::all()).await {
+            Ok(s) => s,
+            Err(e) => return store_failed(out, tag, &e),
+        };
+        let mut key = program.key;
+        bind(&mut key, seqs.len() as u32, largest_uid);
+        let needs_content = any_key(&key, &|k| {
+            matches!(
+                k,
+                SearchKey::Header(..)
+                    | SearchKey::Body(_)
+                    | SearchKey::Text(_)
+                    | SearchKey::SentBefore(_)
+                    | SearchKey::SentOn(_)
+                    | SearchKey::SentSince(_)
+            )
+        });
+        // Header keys alone need only each message's header, not its body.
+        let header_only = !any_key(&key, &|k| matches!(k, SearchKey::Body(_) | SearchKey::Text(_)));
+        let uses_modseq = any_key(&key, &|k| matches!(k, SearchKey::ModSeq(_)));
+        if uses_modseq {
+            self.condstore = true;
+        }
+        let mail = self.ctx.mail.clone();
+        let mut matched: Vec<(u32, u32, u64)> = Vec::new();
+        for chunk in summaries.chunks(SEARCH_BATCH) {
+            let mut header_ends = HashMap::new();
+            if needs_content && header_only {
+                let uids: Vec<u32> = chunk.iter().map(|s| s.uid).collect();
+                match mail.fetch_meta(&account, &name, uid_set(&uids)).await {
+                    Ok(metas) => {
+                        for m in metas {
+                            if let Some(whole) = m.parts.first() {
+                                header_ends.insert(m.summary.uid, u64::from(whole.header.end));
+                            }
+                        }
+                    }
+                    Err(e) => return store_failed(out, tag, &e),
+                }
+            }
+            for summary in chunk {
+                let Ok(index) = seqs.binary_search(&summary.uid) else { continue };
+                let content = if needs_content {
+                    let read = match header_ends.get(&summary.uid) {
+                        Some(&end) => mail.read_range(&account, &name, summary.uid, 0..end).await,
+                        None => mail.read_message(&account, &name, summary.uid).await,
+                    };
+                    match read {
+                        Ok(bytes) => Some(bytes),
+                        Err(StoreError::NotFound(_)) => continue,
+                        Err(e) => return store_failed(out, tag, &e),
+                    }
+                } else {
+                    None
+                };
+                let candidate = Candidate { seq: index as u32 + 1, summary, content };
+                if matches(&key, &candidate) {
+                    matched.push((candidate.seq, summary.uid, summary.modseq));
+                }
+            }
+        }
+        let numbers: Vec<u32> = matched.iter().map(|m| if by_uid { m.1 } else { m.0 }).collect();
+        let highest = matched.iter().map(|m| m.2).max();
+        match program.returns {
+            None => {
+                out.extend_from_slice(b"* SEARCH");
+                for n in &numbers {
+                    out.extend_from_slice(format!(" {n}").as_bytes());
+                }
+                if let (true, Some(modseq)) = (uses_modseq, highest) {
+                    out.extend_from_slice(format!(" (MODSEQ {modseq})").as_bytes());
+                }
+                out.extend_from_slice(b"\r\n");
+            }
+            Some(returns) => {
+                out.extend_from_slice(b"* ESEARCH (TAG ");
+                push_string(out, tag);
+                out.push(b')');
+                if by_uid {
+                    out.extend_from_slice(b" UID");
+                }
+                if let (true, Some(min)) = (returns.min, numbers.first()) {
+                    out.extend_from_slice(format!(" MIN {min}").as_bytes());
+                }
+                if let (true, Some(max)) = (returns.max, numbers.last()) {
+                    out.extend_from_slice(format!(" MAX {max}").as_bytes());
+                }
+                if returns.all && !numbers.is_empty() {
+                    out.extend_from_slice(format!(" ALL {}", encode_set(numbers.iter().copied())).as_bytes());
+                }
+                if returns.count {
+                    out.extend_from_slice(format!(" COUNT {}", numbers.len()).as_bytes());
+                }
+                if let (true, Some(modseq)) = (uses_modseq, highest) {
+                    out.extend_from_slice(format!(" MODSEQ {modseq}").as_bytes());
+                }
+                out.extend_from_slice(b"\r\n");
+            }
+        }
+        ok(out, tag, if by_uid { "UID SEARCH completed" } else { "SEARCH completed" })
+    }
+}
+
+/// Whether `test` holds for any key in the tree.
+fn any_key(key: &SearchKey, test: &dyn Fn(&SearchKey) -> bool) -> bool {
+    test(key)
+        || match key {
+            SearchKey::Not(k) => any_key(k, test),
+            SearchKey::Or(a, b) => any_key(a, test) || any_key(b, test),
+            SearchKey::And(keys) => keys.iter().any(|k| any_key(k, test)),
+            _ => false,
+        }
+}
+
+/// Replaces every set in `key` by its resolved ranges (`*` bound, sorted, merged), so that
+/// matching a message is a binary search however many ranges the client sent.
+fn bind(key: &mut SearchKey, count: u32, largest_uid: u32) {
+    match key {
+        SearchKey::Sequence(set) => *set = resolved(set, count),
+        SearchKey::Uid(set) => *set = resolved(set, largest_uid),
+        SearchKey::Not(k) => bind(k, count, largest_uid),
+        SearchKey::Or(a, b) => {
+            bind(a, count, largest_uid);
+            bind(b, count, largest_uid);
+        }
+        SearchKey::And(keys) => keys.iter_mut().for_each(|k| bind(k, count, largest_uid)),
+        _ => {}
+    }
+}
+
+fn resolved(set: &SequenceSet, largest: u32) -> SequenceSet {
+    let mut ranges = set.resolve(largest);
+    ranges.sort_by_key(|r| *r.start());
+    let mut merged: Vec<(SeqNumber, SeqNumber)> = Vec::new();
+    for r in ranges {
+        match merged.last_mut() {
+            Some((_, SeqNumber::Value(end))) if *r.start() <= end.saturating_add(1) => *end = (*end).max(*r.end()),
+            _ => merged.push((SeqNumber::Value(*r.start()), SeqNumber::Value(*r.end()))),
+        }
+    }
+    SequenceSet(merged)
+}
+
+/// Membership in a set bound by [`bind`].
+fn in_set(set: &SequenceSet, n: u32) -> bool {
+    let value = |s: SeqNumber| match s {
+        SeqNumber::Value(v) => v,
+        SeqNumber::Largest => u32::MAX,
+    };
+    let i = set.0.partition_point(|&(_, end)| value(end) < n);
+    set.0.get(i).is_some_and(|&(start, _)| value(start) <= n)
+}
+
+fn matches(key: &SearchKey, c: &Candidate<'_>) -> bool {
+    let s = c.summary;
+    let day = s.internal_date.div_euclid(DAY_SECONDS);
+    match key {
+        SearchKey::All => true,
+        SearchKey::Nothing => false,
+        SearchKey::Flag(flag, set) => s.flags.contains(*flag) == *set,
+        SearchKey::Keyword(k, set) => s.flags.has_keyword(k) == *set,
+        SearchKey::Before(d) => day < *d,
+        SearchKey::On(d) => day == *d,
+        SearchKey::Since(d) => day >= *d,
+        SearchKey::SentBefore(d) => sent_day(c).is_some_and(|x| x < *d),
+        SearchKey::SentOn(d) => sent_day(c).is_some_and(|x| x == *d),
+        SearchKey::SentSince(d) => sent_day(c).is_some_and(|x| x >= *d),
+        SearchKey::Larger(n) => s.size > *n,
+        SearchKey::Smaller(n) => s.size < *n,
+        SearchKey::ModSeq(n) => s.modseq >= *n,
+        SearchKey::Uid(set) => in_set(set, s.uid),
+        SearchKey::Sequence(set) => in_set(set, c.seq),
+        SearchKey::Header(name, value) => header_values(header(c), name).any(|v| contains_ci(&v, value)),
+        SearchKey::Body(value) => {
+            let raw = c.content.as_deref().unwrap_or_default();
+            contains_ci(&raw[header(c).len()..], value)
+        }
+        SearchKey::Text(value) => contains_ci(c.content.as_deref().unwrap_or_default(), value),
+        SearchKey::Not(k) => !matches(k, c),
+        SearchKey::Or(a, b) => matches(a, c) || matches(b, c),
+        SearchKey::And(keys) => keys.iter().all(|k| matches(k, c)),
+    }
+}
+
+/// The message's header, blank line included (or the whole message if it has no body).
+fn header<'c>(c: &'c Candidate<'_>) -> &'c [u8] {
+    let raw = c.content.as_deref().unwrap_or_default();
+    let end = memchr::memmem::find(raw, b"\r\n\r\n")
+        .map(|i| i + 4)
+        .or_else(|| memchr::memmem::find(raw, b"\n\n").map(|i| i + 2))
+        .unwrap_or(raw.len());
+    &raw[..end]
+}
+
+/// The unfolded values of the fields called `name` (lower-case).
+fn header_values<'h>(header: &'h [u8], name: &'h str) -> impl Iterator<Item = Vec<u8>> + 'h {
+    let mut fields: Vec<Vec<u8>> = Vec::new();
+    for line in header.split_inclusive(|&b| b == b'\n') {
+        if matches!(line.first(), Some(b' ' | b'\t')) {
+            if let Some(last) = fields.last_mut() {
+                last.extend_from_slice(line.trim_ascii_end());
+            }
+        } else if !line.trim_ascii().is_empty() {
+            fields.push(line.trim_ascii_end().to_vec());
+        }
+    }
+    fields.into_iter().filter_map(move |field| {
+        let colon = memchr::memchr(b':', &field)?;
+        field[..colon].trim_ascii().eq_ignore_ascii_case(name.as_bytes()).then(|| field[colon + 1..].to_vec())
+    })
+}
+
+/// Case-insensitive (ASCII) substring test; the empty needle matches. Linear time (memchr's
+/// two-way search on lower-cased copies), whatever the client's search string.
+fn contains_ci(haystack: &[u8], needle: &[u8]) -> bool {
+    needle.is_empty() || memchr::memmem::find(&haystack.to_ascii_lowercase(), &needle.to_ascii_lowercase()).is_some()
+}
+
+/// The day of the `Date:` header (its date part, time and zone ignored, as RFC 9051 says).
+fn sent_day(c: &Candidate<'_>) -> Option<i64> {
+    let value = header_values(header(c), "date").next()?;
+    let text = String::from_utf8_lossy(&value).into_owned();
+    let text = text.split_once(',').map_or(text.as_str(), |(_, rest)| rest);
+    let mut words = text.split_whitespace();
+    let day: u32 = words.next()?.parse().ok()?;
+    let month = words.next()?;
+    let month = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
+        .iter()
+        .position(|m| month.eq_ignore_ascii_case(m))? as u32
+        + 1;
+    let year: i64 = words.next()?.parse().ok()?;
+    let year = if year < 50 {
+        year + 2000
+    } else if year < 1000 {
+        year + 1900
+    } else {
+        year
+    };
+    Some(days_from_civil(year, month, day))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::imap_values::parse_sequence_set;
+
+    #[test]
+    fn bound_sets_match_like_the_naive_resolution() {
+        for text in ["1", "3:1,7,5:*", "2,4,6,8", "*", "1:*", "9:12,10:15,1"] {
+            let (set, _) = parse_sequence_set(text.as_bytes()).expect(text);
+            let bound = resolved(&set, 12);
+            for n in 0..=14 {
+                let naive = set.resolve(12).iter().any(|r| r.contains(&n));
+                assert_eq!(in_set(&bound, n), naive, "{text} {n}");
+            }
+        }
+    }
+}

@@ -1,0 +1,247 @@
+//! SELECT, EXAMINE and CLOSE (RFC 9051 §6.3.2, §6.3.3, §6.4.1), the per-session sequence-number
+//! map, and `sync`, which reports other sessions' changes as untagged EXISTS / EXPUNGE / FETCH.
+//!
+//! The map is the selected mailbox's UIDs in ascending order: sequence number `n` is
+//! `uids[n - 1]`. It changes only when this session reports a change, so the client's view and
+//! the server's agree. Changes come from the store's change log (`changes_since` the last MODSEQ
+//! seen); expunges seen while EXPUNGE responses are not allowed wait in `pending_expunges`.
+
+use super::{ok, reply, store_failed, Flow, ImapSession};
+use crate::wire::imap::Args;
+use crate::wire::imap_values::{encode_flags, SequenceSet};
+use std::collections::BTreeSet;
+use std::time::Duration;
+use storage::mail::{ChangeKind, ChangeWatch, UidSet, WatchEvent};
+
+/// `PERMANENTFLAGS`: the system flags and any keyword.
+const PERMANENT_FLAGS: &str = "(\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)";
+/// `FLAGS`: the flags defined in every mailbox.
+const MAILBOX_FLAGS: &str = "(\\Answered \\Flagged \\Deleted \\Seen \\Draft)";
+
+/// The selected mailbox as this session sees it.
+#[derive(Debug)]
+pub(super) struct Selected {
+    pub name: String,
+    pub read_only: bool,
+    /// Sequence-number map: UIDs in ascending order.
+    pub uids: Vec<u32>,
+    /// The highest MODSEQ whose changes have been looked at.
+    pub modseq: u64,
+    /// Expunged by others, not yet reported (EXPUNGE was not allowed at the time).
+    pub pending_expunges: BTreeSet<u32>,
+    /// MODSEQs of flag changes this session made and reported itself (not echoed again).
+    pub own_modseqs: BTreeSet<u64>,
+    /// The account's change notices since SELECT: the change log is read only after one arrived
+    /// for this mailbox, so a command costs no store read when nothing changed.
+    pub changes: ChangeWatch,
+}
+
+impl Selected {
+    /// Sequence number of `uid`, if it is in the map.
+    pub fn seq_of(&self, uid: u32) -> Option<u32> {
+        self.uids.binary_search(&uid).ok().map(|i| i as u32 + 1)
+    }
+
+    /// The UIDs a sequence set names: by UID (`UID` commands) or by sequence number. Numbers
+    /// that do not exist are dropped.
+    pub fn resolve(&self, set: &SequenceSet, by_uid: bool) -> Vec<u32> {
+        let mut uids = Vec::new();
+        if by_uid {
+            let largest = self.uids.last().copied().unwrap_or(0);
+            for range in set.resolve(largest) {
+                let start = self.uids.partition_point(|&u| u < *range.start());
+                let end = self.uids.partition_point(|&u| u <= *range.end());
+                uids.extend_from_slice(&self.uids[start..end]);
+            }
+        } else {
+            for range in set.resolve(self.uids.len() as u32) {
+                let lo = (*range.start() as usize).saturating_sub(1);
+                let hi = (*range.end() as usize).min(self.uids.len());
+                if lo < hi {
+                    uids.extend_from_slice(&self.uids[lo..hi]);
+                }
+            }
+        }
+        uids.sort_unstable();
+        uids.dedup();
+        uids
+    }
+
+    /// Drains the change notices already queued; whether one may concern this mailbox.
+    async fn take_notices(&mut self) -> bool {
+        let mut relevant = false;
+        loop {
+            // A zero timeout polls the receiver once: queued notices are taken, none is waited for.
+            match tokio::time::timeout(Duration::ZERO, self.changes.next()).await {
+                Ok(Some(WatchEvent::Changed(notice))) => relevant |= notice.mailbox == self.name,
+                Ok(Some(WatchEvent::Lagged)) => relevant = true,
+                Ok(None) => return true,
+                Err(_) => return relevant,
+            }
+        }
+    }
+
+    /// Removes `uid` from the map and writes its `* n EXPUNGE`.
+    pub fn report_expunge(&mut self, uid: u32, out: &mut Vec<u8>) {
+        if let Ok(i) = self.uids.binary_search(&uid) {
+            self.uids.remove(i);
+            out.extend_from_slice(format!("* {} EXPUNGE\r\n", i + 1).as_bytes());
+        }
+    }
+}
+
+impl ImapSession<'_> {
+    /// SELECT / EXAMINE mailbox [(CONDSTORE)].
+    pub(super) async fn select(&mut self, tag: &[u8], args: &[u8], read_only: bool, out: &mut Vec<u8>) -> Flow {
+        let Some(account) = self.user.clone() else { return self.not_logged_in(out, tag) };
+        self.selected = None;
+        let mut args = Args::new(args);
+        let Some(name) = args.astring().ok().and_then(|n| super::mailbox_name(&n)) else {
+            return self.bad(out, tag, "Syntax: SELECT mailbox");
+        };
+        if !args.is_empty() {
+            if !args.rest().eq_ignore_ascii_case(b"(CONDSTORE)") {
+                return self.bad(out, tag, "Unknown SELECT parameter");
+            }
+            self.condstore = true;
+        }
+        let mail = &self.ctx.mail;
+        // Subscribe before reading the state, so that no change in between goes unnoticed.
+        let changes = mail.watch(&account);
+        let info = match mail.mailbox(&account, &name).await {
+            Ok(info) => info,
+            Err(e) => return store_failed(out, tag, &e),
+        };
+        let summaries = match mail.fetch_summaries(&account, &name, UidSet::all()).await {
+            Ok(s) => s,
+            Err(e) => return store_failed(out, tag, &e),
+        };
+        let first_unseen =
+            summaries.iter().position(|s| !s.flags.contains(storage::mail::SystemFlag::Seen)).map(|i| i + 1);
+        let highest_modseq = summaries.iter().map(|s| s.modseq).max().unwrap_or(0).max(info.highest_modseq);
+        out.extend_from_slice(format!("* FLAGS {MAILBOX_FLAGS}\r\n").as_bytes());
+        out.extend_from_slice(format!("* {} EXISTS\r\n* 0 RECENT\r\n", summaries.len()).as_bytes());
+        if let Some(seq) = first_unseen {
+            out.extend_from_slice(format!("* OK [UNSEEN {seq}] First unseen\r\n").as_bytes());
+        }
+        out.extend_from_slice(format!("* OK [UIDVALIDITY {}] UIDs valid\r\n", info.uid_validity).as_bytes());
+        out.extend_from_slice(format!("* OK [UIDNEXT {}] Predicted next UID\r\n", info.uid_next).as_bytes());
+        let permanent = if read_only { "()" } else { PERMANENT_FLAGS };
+        out.extend_from_slice(format!("* OK [PERMANENTFLAGS {permanent}] Flags permitted\r\n").as_bytes());
+        out.extend_from_slice(format!("* OK [HIGHESTMODSEQ {highest_modseq}] Highest\r\n").as_bytes());
+        self.selected = Some(Selected {
+            name,
+            read_only,
+            uids: summaries.iter().map(|s| s.uid).collect(),
+            modseq: info.highest_modseq,
+            pending_expunges: BTreeSet::new(),
+            own_modseqs: BTreeSet::new(),
+            changes,
+        });
+        let (code, verb) = if read_only { ("READ-ONLY", "EXAMINE") } else { ("READ-WRITE", "SELECT") };
+        ok(out, tag, &format!("[{code}] {verb} completed"))
+    }
+
+    /// CLOSE: expunges `\Deleted` messages silently (unless read-only), then deselects.
+    pub(super) async fn close(&mut self, tag: &[u8], out: &mut Vec<u8>) -> Flow {
+        let Some(account) = self.user.clone() else { return self.not_logged_in(out, tag) };
+        if let Some(selected) = self.selected.take() {
+            if !selected.read_only {
+                if let Err(e) = self.ctx.mail.expunge(&account, &selected.name, UidSet::all()).await {
+                    return store_failed(out, tag, &e);
+                }
+            }
+        }
+        ok(out, tag, "CLOSE completed")
+    }
+
+    /// Reports what changed in the selected mailbox since the last report: EXPUNGE (only when
+    /// `expunges_allowed`), EXISTS, and FETCH FLAGS. A store failure is logged and retried at the
+    /// next report.
+    pub(super) async fn sync(&mut self, out: &mut Vec<u8>, expunges_allowed: bool) {
+        let (Some(account), Some(selected)) = (self.user.clone(), self.selected.as_mut()) else { return };
+        if !selected.take_notices().await && !(expunges_allowed && !selected.pending_expunges.is_empty()) {
+            return;
+        }
+        let mail = &self.ctx.mail;
+        let changes = match mail.changes_since(&account, &selected.name, selected.modseq).await {
+            Ok(changes) => changes,
+            Err(e) => {
+                tracing::warn!(error = %e, mailbox = %selected.name, "imap change scan failed");
+                return;
+            }
+        };
+        let mut flag_uids = BTreeSet::new();
+        let mut appended = false;
+        for change in &changes {
+            selected.modseq = selected.modseq.max(change.modseq);
+            match change.kind {
+                ChangeKind::Append => appended = true,
+                ChangeKind::Expunge => {
+                    flag_uids.remove(&change.uid);
+                    if selected.seq_of(change.uid).is_some() {
+                        selected.pending_expunges.insert(change.uid);
+                    }
+                }
+                ChangeKind::Flags => {
+                    if !selected.own_modseqs.contains(&change.modseq) && selected.seq_of(change.uid).is_some() {
+                        flag_uids.insert(change.uid);
+                    }
+                }
+            }
+        }
+        selected.own_modseqs.clear();
+        if expunges_allowed {
+            for uid in std::mem::take(&mut selected.pending_expunges) {
+                selected.report_expunge(uid, out);
+            }
+        }
+        if appended {
+            let after = selected.uids.last().copied().unwrap_or(0).saturating_add(1);
+            match mail.fetch_summaries(&account, &selected.name, UidSet::range(after..=u32::MAX)).await {
+                Ok(new) if !new.is_empty() => {
+                    selected.uids.extend(new.iter().map(|s| s.uid));
+                    out.extend_from_slice(format!("* {} EXISTS\r\n", selected.uids.len()).as_bytes());
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "imap new-message scan failed"),
+            }
+        }
+        if !flag_uids.is_empty() {
+            let uids: Vec<u32> = flag_uids.into_iter().collect();
+            match mail.fetch_summaries(&account, &selected.name, uid_set(&uids)).await {
+                Ok(summaries) => {
+                    for s in summaries.iter().filter(|s| uids.binary_search(&s.uid).is_ok()) {
+                        let Some(seq) = selected.seq_of(s.uid) else { continue };
+                        out.extend_from_slice(format!("* {seq} FETCH (UID {} FLAGS ", s.uid).as_bytes());
+                        encode_flags(out, &s.flags);
+                        if self.condstore {
+                            out.extend_from_slice(format!(" MODSEQ ({})", s.modseq).as_bytes());
+                        }
+                        out.extend_from_slice(b")\r\n");
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "imap flag scan failed"),
+            }
+        }
+    }
+}
+
+/// The UID set of ascending `uids`, consecutive runs merged into one range (so `1:*` over a
+/// mailbox without gaps is one range, not one per message).
+pub(super) fn uid_set(uids: &[u32]) -> UidSet {
+    let mut ranges: Vec<std::ops::RangeInclusive<u32>> = Vec::new();
+    for &uid in uids {
+        match ranges.last_mut() {
+            Some(last) if last.end().checked_add(1) == Some(uid) => *last = *last.start()..=uid,
+            _ => ranges.push(uid..=uid),
+        }
+    }
+    UidSet::from_ranges(ranges)
+}
+
+/// Answers a command that needs a writable mailbox in a read-only one.
+pub(super) fn read_only(out: &mut Vec<u8>, tag: &[u8]) -> Flow {
+    reply(out, tag, "NO", "[READ-ONLY] The mailbox is selected read-only");
+    Flow::Continue
+}

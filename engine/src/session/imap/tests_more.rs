@@ -1,0 +1,223 @@
+//! Transcripts for CONDSTORE, the RFC 9051 examples, APPEND into the selected mailbox, and IDLE
+//! ending by shutdown or followed by pipelined commands.
+
+use super::{plain, run};
+use crate::session::imap::serve;
+use crate::session::testing::{pipe, World, PASSWORD, USER};
+
+/// Logs in, appends `count` small messages (LITERAL+) and selects INBOX.
+fn setup(count: u32) -> String {
+    let mut text = format!("S: * OK *\nC: l1 AUTHENTICATE PLAIN {}\nS: l1 OK *\n", plain(USER, PASSWORD));
+    for i in 1..=count {
+        text.push_str(&format!(
+            "P: p{i} APPEND INBOX {{12+}}\\r\\nSubject: {i}\\r\\n\\r\\n\nS: p{i} OK [APPENDUID *\n"
+        ));
+    }
+    text.push_str(&format!(
+        "C: s SELECT INBOX\nS: * FLAGS *\nS: * {count} EXISTS\nS: * 0 RECENT\n{}S: * OK [UIDVALIDITY *\nS: * OK *\nS: * OK *\nS: * OK *\nS: s OK [READ-WRITE] *\n",
+        if count > 0 { "S: * OK [UNSEEN 1] *\n" } else { "" }
+    ));
+    text
+}
+
+#[test]
+fn rfc9051_store_and_search_examples() {
+    let world = World::new("");
+    run(
+        &world,
+        &format!(
+            "{}C: A003 STORE 2:4 +FLAGS (\\Deleted)
+             S: * 2 FETCH (FLAGS (\\Deleted))
+             S: * 3 FETCH (FLAGS (\\Deleted))
+             S: * 4 FETCH (FLAGS (\\Deleted))
+             S: A003 OK STORE completed
+             C: A282 SEARCH FLAGGED SINCE 1-Feb-1994 NOT FROM \"Smith\"
+             S: * SEARCH
+             S: A282 OK SEARCH completed
+             C: A283 SEARCH DELETED NOT 3
+             S: * SEARCH 2 4
+             S: A283 OK SEARCH completed
+             C: A284 SEARCH CHARSET UTF-8 SUBJECT {{1+}}
+             C: 3
+             S: * SEARCH 3
+             S: A284 OK SEARCH completed
+             C: A202 EXPUNGE
+             S: * 2 EXPUNGE
+             S: * 2 EXPUNGE
+             S: * 2 EXPUNGE
+             S: A202 OK EXPUNGE completed
+             C: A654 FETCH 2:* (FLAGS BODY[HEADER.FIELDS (SUBJECT)])
+             S: * 2 FETCH (FLAGS (\\Seen) BODY[HEADER.FIELDS (SUBJECT)] {{14}}
+             S: Subject: 5
+             S: 
+             S: )
+             S: A654 OK FETCH completed",
+            setup(5)
+        ),
+    );
+}
+
+#[test]
+fn condstore_modseq_unchangedsince_changedsince() {
+    let world = World::new("");
+    run(
+        &world,
+        &format!(
+            "{}C: c1 FETCH 1 (MODSEQ)
+             S: * 1 FETCH (MODSEQ (*
+             S: c1 OK FETCH completed
+             C: c2 STORE 1 (UNCHANGEDSINCE 0) +FLAGS (\\Seen)
+             S: c2 OK [MODIFIED 1] Conditional STORE failed for some messages
+             C: c3 UID STORE 2 (UNCHANGEDSINCE 99999) +FLAGS.SILENT (\\Flagged)
+             S: * 2 FETCH (UID 2 MODSEQ (*
+             S: c3 OK STORE completed
+             C: c4 UID FETCH 1:* (FLAGS) (CHANGEDSINCE 2)
+             S: * 2 FETCH (UID 2 FLAGS (\\Flagged) MODSEQ (*
+             S: c4 OK UID FETCH completed
+             C: c5 SEARCH MODSEQ 3
+             S: * SEARCH 2 (MODSEQ *
+             S: c5 OK SEARCH completed
+             C: c6 STATUS INBOX (HIGHESTMODSEQ MESSAGES)
+             S: * STATUS \"INBOX\" (HIGHESTMODSEQ 3 MESSAGES 2)
+             S: c6 OK STATUS completed",
+            setup(2)
+        ),
+    );
+}
+
+#[test]
+fn append_to_the_selected_mailbox_reports_exists() {
+    let world = World::new("");
+    run(
+        &world,
+        &format!(
+            "{}P: a APPEND INBOX (\\Draft) {{12+}}\\r\\nSubject: x\\r\\n\\r\\n
+             S: * 2 EXISTS
+             S: a OK [APPENDUID *
+             C: f FETCH 2 (FLAGS UID)
+             S: * 2 FETCH (FLAGS (\\Draft) UID 2)
+             S: f OK FETCH completed
+             C: p FETCH 1 BODY.PEEK[]<5.3>
+             S: * 1 FETCH (BODY[]<5> {{3}}
+             S: ct:)
+             S: p OK FETCH completed
+             C: q FETCH 1 (BODY[9])
+             S: * 1 FETCH (BODY[9] {{0}}
+             S:  FLAGS (\\Seen))
+             S: q OK FETCH completed",
+            setup(1)
+        ),
+    );
+}
+
+#[test]
+fn idle_is_followed_by_pipelined_commands_and_ended_by_shutdown() {
+    let world = World::new("");
+    run(
+        &world,
+        &format!(
+            "{}C: i IDLE
+             S: + idling
+             P: DONE\\r\\nn NOOP\\r\\n
+             S: i OK IDLE terminated
+             S: n OK NOOP completed",
+            setup(0)
+        ),
+    );
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let local = tokio::task::LocalSet::new();
+    local.block_on(&rt, async {
+        let (mut server, mut client) = pipe();
+        let ctx = world.ctx.clone();
+        let session = tokio::task::spawn_local(async move { serve(&mut server, &ctx).await });
+        client.replay(&format!("{}C: i IDLE\nS: + idling", setup(0))).await;
+        world.shutdown.send(true).expect("shutdown");
+        client.replay("S: * BYE [UNAVAILABLE] Server shutting down\nCLOSED").await;
+        session.await.expect("task").expect("io");
+    });
+}
+
+#[test]
+fn large_fetch_output_is_flushed_in_pieces() {
+    let world = World::new("");
+    let line = "x".repeat(78);
+    let body: String = (0..1000).map(|_| format!("{line}\r\n")).collect();
+    let message = format!("Subject: big\r\n\r\n{body}");
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let local = tokio::task::LocalSet::new();
+    local.block_on(&rt, async {
+        let account = storage::Address::parse(USER).expect("address");
+        for _ in 0..2 {
+            let new = storage::mail::NewMessage { body: message.clone().into_bytes(), ..Default::default() };
+            world.ctx.mail.append(&account, "INBOX", new).await.expect("append");
+        }
+        let (mut server, mut client) = pipe();
+        let ctx = world.ctx.clone();
+        let session = tokio::task::spawn_local(async move { serve(&mut server, &ctx).await });
+        let login = format!("S: * OK *\nC: l AUTHENTICATE PLAIN {}\nS: l OK *\n", plain(USER, PASSWORD));
+        let select = "C: s SELECT INBOX\nS: * FLAGS *\nS: * 2 EXISTS\nS: * 0 RECENT\nS: * OK [UNSEEN 1] *\n";
+        client.replay(&format!("{login}{select}S: * OK *\nS: * OK *\nS: * OK *\nS: * OK *\nS: s OK *")).await;
+        let before = client.writes_seen;
+        let mut transcript = String::from("C: f FETCH 1:2 BODY.PEEK[]\n");
+        for seq in 1..=2 {
+            transcript.push_str(&format!("S: * {seq} FETCH (BODY[] {{{}}}\nS: Subject: big\nS: \n", message.len()));
+            transcript.push_str(&format!("S: {line}\n").repeat(1000));
+            transcript.push_str("S: )\n");
+        }
+        transcript.push_str("S: f OK FETCH completed\nC: z LOGOUT\nS: * BYE *\nS: z OK *\nCLOSED");
+        client.replay(&transcript).await;
+        // About 160 KiB of answer: at least two flushes before the final write.
+        assert!(client.writes_seen - before >= 3, "writes: {}", client.writes_seen - before);
+        session.await.expect("task").expect("io");
+    });
+}
+
+#[test]
+fn uid_expunge_move_by_sequence_and_syntax_errors() {
+    let world = World::new("[limits]\nmax_errors = 20\n");
+    run(
+        &world,
+        &format!(
+            "{}C: d STORE 1:3 +FLAGS.SILENT (\\Deleted)
+             S: d OK STORE completed
+             C: u UID EXPUNGE 2:3
+             S: * 2 EXPUNGE
+             S: * 2 EXPUNGE
+             S: u OK EXPUNGE completed
+             C: v SEARCH DELETED
+             S: * SEARCH 1
+             S: v OK SEARCH completed
+             C: m MOVE 1:2 Junk
+             S: * OK [COPYUID *
+             S: * 1 EXPUNGE
+             S: * 1 EXPUNGE
+             S: m OK MOVE completed
+             C: s STATUS Junk (MESSAGES UNSEEN)
+             S: * STATUS \"Junk\" (MESSAGES 2 UNSEEN 2)
+             S: s OK STATUS completed
+             C: b1 FETCH 1
+             S: b1 BAD *
+             C: b2 FETCH x FLAGS
+             S: b2 BAD Missing or invalid sequence set
+             C: b3 STORE 1 FLAGZ (\\Seen)
+             S: b3 BAD *
+             C: b4 SEARCH FROM
+             S: b4 BAD Missing search argument
+             C: b5 UID EXPUNGE
+             S: b5 BAD Syntax: UID EXPUNGE uid-set
+             C: b6 EXPUNGE 1
+             S: b6 BAD EXPUNGE takes no arguments
+             C: b7 COPY 1
+             S: b7 BAD Syntax: COPY set mailbox
+             C: b8 FETCH 1 $
+             S: b8 BAD *
+             C: b9 SEARCH $
+             S: b9 BAD Search result references ($) are not supported
+             C: c1 IDLE now
+             S: c1 BAD IDLE takes no arguments
+             C: c2 NOOP
+             S: c2 OK NOOP completed",
+            setup(4)
+        ),
+    );
+}

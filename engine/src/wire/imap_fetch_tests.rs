@@ -1,0 +1,100 @@
+//! Table tests of FETCH attributes and sections, and FETCH commands framed at every split.
+
+use super::*;
+use crate::wire::imap::{parse_command, CommandFramer, Frame};
+
+fn section(part: &[u32], text: Option<SectionText>) -> Section {
+    Section { part: part.to_vec(), text }
+}
+
+#[test]
+fn fetch_attribute_table() {
+    use FetchAttr::*;
+    let cases: &[(&str, Option<Vec<FetchAttr>>)] = &[
+        ("FLAGS", Some(vec![Flags])),
+        ("fast", Some(vec![Flags, InternalDate, Rfc822Size])),
+        (
+            "(UID RFC822.SIZE FLAGS BODY.PEEK[])",
+            Some(vec![Uid, Rfc822Size, Flags, Section { peek: true, section: section(&[], None), partial: None }]),
+        ),
+        (
+            "BODY[1.2.MIME]<0.100>",
+            Some(vec![Section {
+                peek: false,
+                section: section(&[1, 2], Some(SectionText::Mime)),
+                partial: Some((0, 100)),
+            }]),
+        ),
+        (
+            "(BODY.PEEK[HEADER.FIELDS (From \"To\")] BODYSTRUCTURE)",
+            Some(vec![
+                Section {
+                    peek: true,
+                    section: section(&[], Some(SectionText::HeaderFields(vec!["From".into(), "To".into()]))),
+                    partial: None,
+                },
+                BodyStructure,
+            ]),
+        ),
+        (
+            "BODY[3.HEADER.FIELDS.NOT (Received)]",
+            Some(vec![Section {
+                peek: false,
+                section: section(&[3], Some(SectionText::HeaderFieldsNot(vec!["Received".into()]))),
+                partial: None,
+            }]),
+        ),
+        (
+            "(BODY ENVELOPE MODSEQ RFC822 RFC822.HEADER RFC822.TEXT INTERNALDATE)",
+            Some(vec![Body, Envelope, ModSeq, Rfc822, Rfc822Header, Rfc822Text, InternalDate]),
+        ),
+        ("BODY[MIME]", None),
+        ("BODY[1.]", None),
+        ("BODY[0]", None),
+        ("BODY.PEEK", None),
+        ("BODY[]<0.0>", None),
+        ("(FLAGS", None),
+        ("(FLAGS  UID)", None),
+        ("NOPE", None),
+    ];
+    for (input, expected) in cases {
+        match (parse_fetch_attrs(input.as_bytes()), expected) {
+            (Ok(got), Some(e)) => assert_eq!(&got.attrs, e, "{input}"),
+            (Err(_), None) => {}
+            (got, _) => panic!("{input}: {got:?}"),
+        }
+    }
+    let request = parse_fetch_attrs(b"(FLAGS) (CHANGEDSINCE 12345)").expect("modifier");
+    assert_eq!(request.changed_since, Some(12345));
+}
+
+#[test]
+fn fetch_commands_frame_and_parse_at_every_split() {
+    let input = b"a1 UID FETCH 1:* (FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)]<0.10>)\r\n";
+    for split in 0..=input.len() {
+        let mut framer = CommandFramer::new(1000, 1000);
+        let mut buf = input[..split].to_vec();
+        let first = framer.frame(&buf);
+        buf.extend_from_slice(&input[split..]);
+        let len = match (first, framer.frame(&buf)) {
+            (Frame::Command { len }, _) | (_, Frame::Command { len }) => len,
+            other => panic!("split {split}: {other:?}"),
+        };
+        let command = parse_command(&buf[..len]).expect("command");
+        let (_, rest) = crate::wire::imap_values::next_token(command.args);
+        let (set, rest) = crate::wire::imap_values::parse_sequence_set(rest).expect("set");
+        assert_eq!(set.resolve(9), vec![1..=9]);
+        let request = parse_fetch_attrs(rest).expect("attrs");
+        assert_eq!(request.attrs.len(), 2, "split {split}");
+    }
+}
+
+#[test]
+fn section_names_are_encoded_as_requested() {
+    for spec in ["", "HEADER", "1.2.MIME", "TEXT", "2.HEADER.FIELDS (From To)", "HEADER.FIELDS.NOT (X)", "4"] {
+        let parsed = parse_section(spec.as_bytes()).expect(spec);
+        let mut out = Vec::new();
+        encode_section_name(&mut out, &parsed);
+        assert_eq!(String::from_utf8_lossy(&out), format!("BODY[{spec}]"));
+    }
+}

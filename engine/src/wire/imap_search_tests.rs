@@ -1,0 +1,87 @@
+//! Table tests of SEARCH keys and return options, and SEARCH commands framed at every split.
+
+use super::*;
+use crate::wire::imap::{parse_command, CommandFramer, Frame};
+use crate::wire::imap_values::{days_from_civil, SeqNumber};
+
+#[test]
+fn search_key_table() {
+    use SearchKey::*;
+    let day = days_from_civil(1994, 2, 1);
+    let cases: &[(&str, Option<SearchKey>)] = &[
+        ("ALL", Some(All)),
+        ("unseen", Some(Flag(SystemFlag::Seen, false))),
+        (
+            "FLAGGED SINCE 1-Feb-1994 NOT FROM \"Smith\"",
+            Some(And(vec![
+                Flag(SystemFlag::Flagged, true),
+                Since(day),
+                Not(Box::new(Header("from".into(), b"Smith".to_vec()))),
+            ])),
+        ),
+        (
+            "OR (SEEN DELETED) UID 1:3",
+            Some(Or(
+                Box::new(And(vec![Flag(SystemFlag::Seen, true), Flag(SystemFlag::Deleted, true)])),
+                Box::new(Uid(SequenceSet(vec![(SeqNumber::Value(1), SeqNumber::Value(3))]))),
+            )),
+        ),
+        ("CHARSET UTF-8 BODY {3}\r\nabc", Some(Body(b"abc".to_vec()))),
+        ("HEADER X-Spam \"yes\"", Some(Header("x-spam".into(), b"yes".to_vec()))),
+        (
+            "2:* LARGER 100",
+            Some(And(vec![Sequence(SequenceSet(vec![(SeqNumber::Value(2), SeqNumber::Largest)])), Larger(100)])),
+        ),
+        ("(SUBJECT \"a b\")", Some(And(vec![Header("subject".into(), b"a b".to_vec())]))),
+        ("ON \"1-Feb-1994\" KEYWORD $Junk", Some(And(vec![On(day), Keyword("$Junk".into(), true)]))),
+        ("", None),
+        ("FROM", None),
+        ("CHARSET KOI8-R ALL", None),
+        ("BOGUS", None),
+        ("(ALL", None),
+        ("ALL  ALL", None),
+        ("$", None),
+    ];
+    for (input, expected) in cases {
+        match (parse_search(input.as_bytes()), expected) {
+            (Ok(got), Some(e)) => assert_eq!(&got.key, e, "{input}"),
+            (Err(_), None) => {}
+            (got, _) => panic!("{input}: {got:?}"),
+        }
+    }
+    let deep = format!("{}ALL", "NOT ".repeat(MAX_SEARCH_DEPTH + 2));
+    assert!(parse_search(deep.as_bytes()).is_err());
+}
+
+#[test]
+fn search_return_options() {
+    let program = parse_search(b"RETURN (MIN COUNT) UNSEEN").expect("esearch");
+    assert_eq!(program.returns, Some(SearchReturn { min: true, max: false, all: false, count: true }));
+    let program = parse_search(b"RETURN () ALL").expect("esearch");
+    assert_eq!(program.returns, Some(SearchReturn { all: true, ..SearchReturn::default() }));
+}
+
+#[test]
+fn search_commands_frame_and_parse_at_every_split() {
+    let input = b"s1 SEARCH OR SUBJECT {5+}\r\nhello TO \"bob\"\r\n";
+    for split in 0..=input.len() {
+        let mut framer = CommandFramer::new(1000, 1000);
+        let mut buf = input[..split].to_vec();
+        let first = framer.frame(&buf);
+        buf.extend_from_slice(&input[split..]);
+        let len = match (first, framer.frame(&buf)) {
+            (Frame::Command { len }, _) | (_, Frame::Command { len }) => len,
+            other => panic!("split {split}: {other:?}"),
+        };
+        let command = parse_command(&buf[..len]).expect("command");
+        let program = parse_search(command.args).expect("search");
+        assert_eq!(
+            program.key,
+            SearchKey::Or(
+                Box::new(SearchKey::Header("subject".into(), b"hello".to_vec())),
+                Box::new(SearchKey::Header("to".into(), b"bob".to_vec()))
+            ),
+            "split {split}"
+        );
+    }
+}
