@@ -5,3 +5,4 @@
 pub mod imap;
 pub mod sasl;
 pub mod smtp;
+pub mod smtp_data;
