@@ -142,7 +142,14 @@ async fn serve_connection(
             return;
         }
     };
-    let ctx = SessionContext { config: Arc::clone(&shared.config), auth: Arc::clone(&shared.auth), peer, shutdown };
+    let ctx = SessionContext {
+        config: Arc::clone(&shared.config),
+        auth: Arc::clone(&shared.auth),
+        store: shared.store.clone(),
+        peer,
+        shutdown,
+        tls: Some(format!("{} {}", tls.protocol_version(), tls.cipher_suite())),
+    };
     let result = if permit.is_none() {
         let refusal: &[u8] = match service {
             Service::Imaps => b"* BYE [UNAVAILABLE] Too many connections from your address\r\n",

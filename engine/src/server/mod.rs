@@ -40,6 +40,7 @@ pub use limits::ConnectionLimiter;
 pub struct Shared {
     pub config: Arc<Config>,
     pub auth: Arc<Authenticator>,
+    pub store: Store,
     pub certs: Arc<CertStore>,
     pub limiter: ConnectionLimiter,
 }
@@ -63,6 +64,7 @@ pub fn serve(config: Config) -> anyhow::Result<()> {
     let shared = Arc::new(Shared {
         config: Arc::clone(&config),
         auth,
+        store: store.clone(),
         certs: Arc::clone(&certs),
         limiter: ConnectionLimiter::new(config.limits.max_connections_per_ip),
     });

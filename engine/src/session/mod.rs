@@ -15,6 +15,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
+use storage::Store;
 use tokio::sync::watch;
 
 /// What every session needs from its server.
@@ -22,10 +23,15 @@ use tokio::sync::watch;
 pub struct SessionContext {
     pub config: Arc<Config>,
     pub auth: Arc<Authenticator>,
+    /// The store that mail is delivered to and recipients are looked up in.
+    pub store: Store,
     /// The client's address (for failure counting and logs).
     pub peer: SocketAddr,
     /// `true` once the server is shutting down.
     pub shutdown: watch::Receiver<bool>,
+    /// The TLS protocol version and cipher suite of the connection (`TLSv1.3 TLS13_AES_...`), for
+    /// `Received:` fields; `None` on a plaintext connection.
+    pub tls: Option<String>,
 }
 
 /// Why the wait for client input ended.

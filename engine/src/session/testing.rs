@@ -132,8 +132,10 @@ impl World {
         let ctx = SessionContext {
             config: Arc::new(config),
             auth,
+            store: store.clone(),
             peer: "192.0.2.7:50000".parse().expect("peer"),
             shutdown: shutdown_rx,
+            tls: Some("TLSv1.3 TLS13_AES_256_GCM_SHA384".into()),
         };
         World { dir, store, ctx, shutdown }
     }

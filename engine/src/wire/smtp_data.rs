@@ -42,7 +42,7 @@ pub struct Decoded {
 }
 
 /// Streams one DATA payload: feed it input, it appends the unstuffed content to `out`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DataDecoder {
     state: State,
 }

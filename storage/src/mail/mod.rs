@@ -219,6 +219,22 @@ impl MailStore {
         self.write_weighted(weight, move |t| messages::deliver(t, &body, recipients, internal_date)).await
     }
 
+    /// Whether `address` is a local account, an unknown user of a local domain, or remote; looked
+    /// up on a reader thread.
+    pub async fn recipient_kind(&self, address: &Address) -> Result<RecipientKind, StoreError> {
+        let (store, address) = (self.store.clone(), address.clone());
+        self.read(move |_| {
+            if !store.is_local_domain(&address.domain())? {
+                Ok(RecipientKind::Remote)
+            } else if store.account(&address)?.is_some() {
+                Ok(RecipientKind::Local)
+            } else {
+                Ok(RecipientKind::UnknownLocal)
+            }
+        })
+        .await
+    }
+
     /// UID, MODSEQ, flags, INTERNALDATE and size of the messages in `uids`, in UID order.
     pub async fn fetch_summaries(
         &self,
