@@ -6,6 +6,7 @@
 
 pub mod certs;
 pub mod tls;
+pub mod unix;
 
 use std::io;
 

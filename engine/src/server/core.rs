@@ -35,6 +35,7 @@ pub fn run(
     core: usize,
     cpu: Option<usize>,
     listeners: CoreListeners,
+    lmtp: Option<std::os::unix::net::UnixListener>,
     shared: Arc<Shared>,
     shutdown: watch::Receiver<bool>,
 ) {
@@ -53,6 +54,20 @@ pub fn run(
                 shutdown.clone(),
                 Rc::clone(&active),
             ));
+        }
+        if let Some(lmtp) = lmtp {
+            match tokio::net::UnixListener::from_std(lmtp) {
+                Ok(listener) => {
+                    tokio_uring::spawn(lmtp_accept_loop(
+                        core,
+                        listener,
+                        Arc::clone(&shared),
+                        shutdown.clone(),
+                        Rc::clone(&active),
+                    ));
+                }
+                Err(e) => tracing::error!(core, error = %e, "cannot accept LMTP connections on this core"),
+            }
         }
         let mut waiter = shutdown.clone();
         while !*waiter.borrow_and_update() {
@@ -113,6 +128,56 @@ async fn accept_loop(
         let active = Rc::clone(&active);
         tokio_uring::spawn(async move {
             serve_connection(core, service, stream, peer, &shared, shutdown).await;
+            active.set(active.get() - 1);
+        });
+    }
+}
+
+/// Accepts LMTP connections on this core's clone of the UNIX socket.
+async fn lmtp_accept_loop(
+    core: usize,
+    listener: tokio::net::UnixListener,
+    shared: Arc<Shared>,
+    mut shutdown: watch::Receiver<bool>,
+    active: Rc<Cell<usize>>,
+) {
+    loop {
+        let accepted = tokio::select! {
+            biased;
+            _ = shutdown.changed() => return,
+            accepted = listener.accept() => accepted,
+        };
+        let mut stream = match accepted {
+            Ok((stream, _)) => stream,
+            Err(e) => {
+                tracing::warn!(core, service = "lmtp", error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        active.set(active.get() + 1);
+        let ctx = SessionContext {
+            config: Arc::clone(&shared.config),
+            auth: Arc::clone(&shared.auth),
+            store: shared.store.clone(),
+            // A local socket has no peer address; the Received field then names none.
+            peer: SocketAddr::from(([0, 0, 0, 0], 0)),
+            shutdown: shutdown.clone(),
+            tls: None,
+        };
+        let active = Rc::clone(&active);
+        tokio_uring::spawn(async move {
+            let started = Instant::now();
+            let result = smtp::serve_lmtp(&mut stream, &ctx).await;
+            let _ = tokio::io::AsyncWriteExt::shutdown(&mut stream).await;
+            let error = result.err().map(|e| e.to_string()).unwrap_or_default();
+            tracing::info!(
+                service = "lmtp",
+                core,
+                duration_ms = started.elapsed().as_millis() as u64,
+                error,
+                "connection closed"
+            );
             active.set(active.get() - 1);
         });
     }
