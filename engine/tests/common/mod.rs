@@ -153,6 +153,11 @@ impl Server {
         assert_eq!(code, 0, "user add: {out} {err}");
     }
 
+    /// The LMTP UNIX socket (the default, `<data_dir>/lmtp.sock`).
+    pub fn lmtp_socket(&self) -> PathBuf {
+        self.dir.join("data/lmtp.sock")
+    }
+
     pub fn cert_path(&self) -> PathBuf {
         self.dir.join("data/tls/cert.pem")
     }

@@ -1,0 +1,172 @@
+//! Mail in, end to end: real clients (Python's smtplib, swaks) submit and deliver to the real
+//! binary, and the operator CLI reads the result back.
+
+mod common;
+
+use common::Server;
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+const ALICE: &str = "alice@example.test";
+const BOB: &str = "bob@example.test";
+const PASSWORD: &str = "alice's pass phrase";
+
+fn run(program: &str, args: &[&str], stdin: &str) -> (bool, String) {
+    let mut child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{program} is required for this test: {e}"));
+    child.stdin.take().expect("stdin").write_all(stdin.as_bytes()).expect("stdin");
+    let out = child.wait_with_output().expect("output");
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    (out.status.success(), text)
+}
+
+fn server_with_users() -> Server {
+    let server = Server::start("");
+    server.add_user(ALICE, PASSWORD);
+    server.add_user(BOB, "bob's pass phrase");
+    server
+}
+
+/// Checks that `stored` is the trace prefix (Return-Path, Delivered-To, a three-line Received)
+/// followed by exactly `body`.
+fn assert_copy(stored: &str, sender: &str, recipient: &str, protocol: &str, body: &str) {
+    assert!(stored.ends_with(body), "stored copy does not end with the body:\n{stored}");
+    let prefix = &stored[..stored.len() - body.len()];
+    let lines: Vec<&str> = prefix.split_inclusive("\r\n").collect();
+    assert_eq!(lines.len(), 5, "prefix: {prefix:?}");
+    assert_eq!(lines[0], format!("Return-Path: <{sender}>\r\n"));
+    assert_eq!(lines[1], format!("Delivered-To: {recipient}\r\n"));
+    assert!(lines[2].starts_with("Received: from "), "{prefix}");
+    assert!(lines[3].contains(&format!("by localhost with {protocol}")), "{prefix}");
+}
+
+#[test]
+fn python_submission_to_two_local_users_and_one_remote() {
+    let server = server_with_users();
+    let body = "From: alice@example.test\r\nSubject: e2e\r\n\r\nHello.\r\n.leading dot\r\n";
+    let script = format!(
+        r#"
+import smtplib, ssl
+ctx = ssl.create_default_context(cafile={cert:?})
+smtp = smtplib.SMTP_SSL("127.0.0.1", {subs}, context=ctx)
+smtp.ehlo("client.example")
+for ext in ("pipelining", "size", "8bitmime", "smtputf8", "chunking", "enhancedstatuscodes"):
+    assert smtp.has_extn(ext), (ext, smtp.esmtp_features)
+smtp.login({alice:?}, {password:?})
+refused = smtp.sendmail({alice:?}, [{alice:?}, {bob:?}, "carol@remote.example"], {body:?}.encode())
+assert refused == {{}}, refused
+try:
+    smtp.sendmail("mallory@example.test", [{bob:?}], b"Subject: x\r\n\r\nx\r\n")
+    raise SystemExit("forged sender accepted")
+except smtplib.SMTPSenderRefused as e:
+    assert e.smtp_code == 553, e
+smtp.quit()
+print("submitted")
+"#,
+        cert = server.cert_path().to_str().expect("path"),
+        subs = server.submissions,
+        alice = ALICE,
+        bob = BOB,
+        password = PASSWORD,
+    );
+    let (ok, out) = run("python3", &["-c", &script], "");
+    assert!(ok && out.contains("submitted"), "{out}\nserver log:\n{}", server.log_text());
+    for user in [ALICE, BOB] {
+        let (code, stored, err) = server.cli(&["message", "show", user, "INBOX", "1"], "");
+        assert_eq!(code, 0, "{err}");
+        assert_copy(&stored, ALICE, user, "ESMTPSA (TLSv1.3 ", body);
+        let (code, list, err) = server.cli(&["message", "list", user], "");
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(list.lines().count(), 1, "{list}");
+    }
+    let (code, queue, err) = server.cli(&["queue", "list"], "");
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(queue.lines().count(), 1, "{queue}");
+    assert!(queue.contains("from <alice@example.test> to <carol@remote.example>"), "{queue}");
+    let id = queue.split_whitespace().next().expect("id");
+    let (code, shown, err) = server.cli(&["queue", "show", id], "");
+    assert_eq!(code, 0, "{err}");
+    assert!(shown.contains("Subject: e2e"), "{shown}");
+    let (code, mailboxes, err) = server.cli(&["mailbox", "list", BOB], "");
+    assert_eq!(code, 0, "{err}");
+    assert!(mailboxes.lines().any(|l| l.starts_with("INBOX messages 1 ")), "{mailboxes}");
+    let (code, _, err) = server.cli(&["queue", "delete", id], "");
+    assert_eq!(code, 0, "{err}");
+    let (_, queue, _) = server.cli(&["queue", "list"], "");
+    assert!(queue.trim().is_empty(), "{queue}");
+}
+
+#[test]
+fn swaks_submission_without_auth_is_refused() {
+    let server = server_with_users();
+    let server_addr = format!("127.0.0.1:{}", server.submissions);
+    let (ok, out) = run(
+        "swaks",
+        &["--server", &server_addr, "--tlsc", "--from", ALICE, "--to", BOB, "--helo", "client.example"],
+        "",
+    );
+    assert!(!ok, "{out}");
+    assert!(out.contains("530 5.7.0"), "{out}");
+    let (ok, out) = run(
+        "swaks",
+        &[
+            "--server",
+            &server_addr,
+            "--tlsc",
+            "--auth",
+            "PLAIN",
+            "--auth-user",
+            ALICE,
+            "--auth-password",
+            PASSWORD,
+            "--from",
+            ALICE,
+            "--to",
+            BOB,
+            "--helo",
+            "client.example",
+        ],
+        "",
+    );
+    assert!(ok && out.contains("250 2.0.0 Message accepted"), "{out}");
+}
+
+#[test]
+fn python_lmtp_answers_each_recipient() {
+    let server = server_with_users();
+    let body = "Subject: via lmtp\r\n\r\nHi.\r\n";
+    let script = format!(
+        r#"
+import smtplib
+lmtp = smtplib.LMTP({socket:?})
+code, _ = lmtp.ehlo("mta.example.test")
+assert code == 250, code
+assert lmtp.mail("sender@remote.example")[0] == 250
+codes = [lmtp.rcpt(r)[0] for r in ({alice:?}, "nobody@example.test", {bob:?})]
+assert codes == [250, 550, 250], codes
+# Python's LMTP.data reads one reply; RFC 2033 sends one per accepted recipient.
+code, msg = lmtp.data({body:?}.encode())
+assert code == 250, (code, msg)
+code, msg = lmtp.getreply()
+assert code == 250, (code, msg)
+assert b"bob@example.test" in msg, msg
+lmtp.quit()
+print("lmtp ok")
+"#,
+        socket = server.lmtp_socket().to_str().expect("path"),
+        alice = ALICE,
+        bob = BOB,
+    );
+    let (ok, out) = run("python3", &["-c", &script], "");
+    assert!(ok && out.contains("lmtp ok"), "{out}\nserver log:\n{}", server.log_text());
+    for user in [ALICE, BOB] {
+        let (code, stored, err) = server.cli(&["message", "show", user, "INBOX", "1"], "");
+        assert_eq!(code, 0, "{err}");
+        assert_copy(&stored, "sender@remote.example", user, "LMTP", body);
+    }
+}
