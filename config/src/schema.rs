@@ -37,6 +37,8 @@ pub struct Config {
     #[serde(default)]
     pub auth: AuthConfig,
     #[serde(default)]
+    pub smtp: SmtpConfig,
+    #[serde(default)]
     pub log: LogConfig,
     /// Load-test targets by name (`local`, `norman`); read by `mailgenic-loadtest` only.
     #[serde(default)]
@@ -228,6 +230,24 @@ impl Default for AuthConfig {
     }
 }
 
+/// SMTP policy (MX, submission and LMTP).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SmtpConfig {
+    /// The MX (`listen.smtp`) refuses `MAIL FROM` until STARTTLS is done (`530 5.7.0`); `false`
+    /// also accepts mail in plaintext, for operators who must.
+    pub mx_require_tls: bool,
+    /// More `Received:` fields than this in a message means a routing loop (`554 5.4.6`);
+    /// RFC 5321 §6.3 suggests at least 100 hops are rarely legitimate, common practice is 30.
+    pub max_received_headers: usize,
+}
+
+impl Default for SmtpConfig {
+    fn default() -> Self {
+        SmtpConfig { mx_require_tls: true, max_received_headers: 30 }
+    }
+}
+
 /// Logging.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -368,6 +388,9 @@ impl Config {
                 "limits.max_line_bytes",
                 "must be at least 512 (RFC 5321 §4.5.3.1.4 needs 512 for a command line)".into(),
             ));
+        }
+        if self.smtp.max_received_headers == 0 {
+            return Err(("smtp.max_received_headers", "must be at least 1".into()));
         }
         let t = &self.timeouts;
         for (key, value) in [

@@ -170,3 +170,23 @@ print("lmtp ok")
         assert_copy(&stored, "sender@remote.example", user, "LMTP", body);
     }
 }
+
+#[test]
+fn swaks_mx_with_starttls_no_plaintext_no_relay() {
+    let server = server_with_users();
+    let mx = format!("127.0.0.1:{}", server.smtp);
+    let base = ["--server", &mx, "--from", "sender@remote.example", "--helo", "mta.remote.example"];
+    let (ok, out) = run("swaks", &[&base[..], &["--tls", "--to", ALICE]].concat(), "");
+    assert!(ok && out.contains("250 2.0.0 Message accepted"), "{out}\nserver log:\n{}", server.log_text());
+    let (code, stored, err) = server.cli(&["message", "show", ALICE, "INBOX", "1"], "");
+    assert_eq!(code, 0, "{err}");
+    assert!(stored.contains("by localhost with ESMTPS (TLSv1."), "{stored}");
+    let (ok, out) = run("swaks", &[&base[..], &["--to", ALICE]].concat(), "");
+    assert!(!ok && out.contains("530 5.7.0 Must issue a STARTTLS command first"), "{out}");
+    let (ok, out) = run("swaks", &[&base[..], &["--tls", "--to", "victim@remote.example"]].concat(), "");
+    assert!(!ok && out.contains("550 5.7.1 Relaying denied"), "{out}");
+    let (ok, out) = run("swaks", &[&base[..], &["--tls", "--to", "nobody@example.test"]].concat(), "");
+    assert!(!ok && out.contains("550 5.1.1"), "{out}");
+    let (_, list, _) = server.cli(&["message", "list", ALICE], "");
+    assert_eq!(list.lines().count(), 1, "{list}");
+}

@@ -5,6 +5,7 @@
 //! tokio-uring socket in production and over an in-memory pipe in transcript tests.
 
 pub mod certs;
+pub mod starttls;
 pub mod tls;
 pub mod unix;
 
@@ -17,6 +18,11 @@ pub trait Transport {
     async fn read(&mut self, buf: &mut Vec<u8>) -> io::Result<usize>;
     /// Writes all of `data`.
     async fn write_all(&mut self, data: &[u8]) -> io::Result<()>;
+    /// Runs the TLS server handshake over this plaintext stream (SMTP STARTTLS, RFC 3207) and
+    /// returns the negotiated version and cipher suite. Transports that cannot upgrade say so.
+    async fn start_tls(&mut self) -> io::Result<String> {
+        Err(io::Error::new(io::ErrorKind::Unsupported, "STARTTLS is not available on this connection"))
+    }
 }
 
 /// Drops the spare capacity of an input buffer that is empty again, so an idle connection holds

@@ -2,6 +2,7 @@
 
 use super::listeners::CoreListeners;
 use super::Shared;
+use crate::io::starttls::StartTlsStream;
 use crate::io::tls::TlsStream;
 use crate::io::Transport;
 use crate::session::{imap, smtp, SessionContext};
@@ -19,6 +20,8 @@ pub enum Service {
     Imaps,
     /// SMTP submission over implicit TLS.
     Submissions,
+    /// SMTP for other MTAs (MX), plaintext with STARTTLS.
+    Smtp,
 }
 
 impl Service {
@@ -26,6 +29,7 @@ impl Service {
         match self {
             Service::Imaps => "imaps",
             Service::Submissions => "submissions",
+            Service::Smtp => "smtp",
         }
     }
 }
@@ -127,10 +131,61 @@ async fn accept_loop(
         let shutdown = shutdown.clone();
         let active = Rc::clone(&active);
         tokio_uring::spawn(async move {
-            serve_connection(core, service, stream, peer, &shared, shutdown).await;
+            if service == Service::Smtp {
+                serve_mx_connection(core, stream, peer, &shared, shutdown).await;
+            } else {
+                serve_connection(core, service, stream, peer, &shared, shutdown).await;
+            }
             active.set(active.get() - 1);
         });
     }
+}
+
+/// Serves one MX connection: plaintext first, TLS after STARTTLS.
+async fn serve_mx_connection(
+    core: usize,
+    stream: tokio_uring::net::TcpStream,
+    peer: SocketAddr,
+    shared: &Shared,
+    shutdown: watch::Receiver<bool>,
+) {
+    let started = Instant::now();
+    let permit = shared.limiter.acquire(peer.ip());
+    let tls_config = Arc::clone(&shared.certs.current().smtp);
+    let handshake = Duration::from_secs(shared.config.timeouts.tls_handshake_secs);
+    let mut mx = StartTlsStream::new(stream, tls_config, handshake);
+    let ctx = SessionContext {
+        config: Arc::clone(&shared.config),
+        auth: Arc::clone(&shared.auth),
+        store: shared.store.clone(),
+        peer,
+        shutdown,
+        tls: None,
+    };
+    let result = if permit.is_none() {
+        mx.write_all(b"421 4.7.0 Too many connections from your address\r\n").await.map(|()| None)
+    } else {
+        smtp::serve_mx(&mut mx, &ctx).await
+    };
+    mx.close().await;
+    let error = result.err().map(|e| e.to_string()).unwrap_or_default();
+    let (tls, cipher, bytes_in, bytes_out) = match mx.tls() {
+        Some(t) => (t.protocol_version(), t.cipher_suite(), t.bytes_in, t.bytes_out),
+        None => ("none", String::new(), 0, 0),
+    };
+    tracing::info!(
+        %peer,
+        service = "smtp",
+        core,
+        tls,
+        cipher = %cipher,
+        duration_ms = started.elapsed().as_millis() as u64,
+        bytes_in = bytes_in + mx.plain_bytes_in,
+        bytes_out = bytes_out + mx.plain_bytes_out,
+        error,
+        refused = permit.is_none(),
+        "connection closed"
+    );
 }
 
 /// Accepts LMTP connections on this core's clone of the UNIX socket.
@@ -196,7 +251,7 @@ async fn serve_connection(
     let configs = shared.certs.current();
     let tls_config = match service {
         Service::Imaps => Arc::clone(&configs.imap),
-        Service::Submissions => Arc::clone(&configs.smtp),
+        Service::Submissions | Service::Smtp => Arc::clone(&configs.smtp),
     };
     drop(configs);
     let handshake = Duration::from_secs(shared.config.timeouts.tls_handshake_secs);
@@ -218,13 +273,13 @@ async fn serve_connection(
     let result = if permit.is_none() {
         let refusal: &[u8] = match service {
             Service::Imaps => b"* BYE [UNAVAILABLE] Too many connections from your address\r\n",
-            Service::Submissions => b"421 4.7.0 Too many connections from your address\r\n",
+            Service::Submissions | Service::Smtp => b"421 4.7.0 Too many connections from your address\r\n",
         };
         tls.write_all(refusal).await.map(|()| None)
     } else {
         match service {
             Service::Imaps => imap::serve(&mut tls, &ctx).await,
-            Service::Submissions => smtp::serve_submission(&mut tls, &ctx).await,
+            Service::Submissions | Service::Smtp => smtp::serve_submission(&mut tls, &ctx).await,
         }
     };
     tls.close().await;

@@ -1,10 +1,12 @@
-//! The SMTP session (RFC 5321) in its two modes: submission over implicit TLS with AUTH (RFC 6409,
-//! RFC 8314, RFC 4954) and LMTP (RFC 2033), which differ only in the greeting verb, who may send
-//! mail, which recipients are accepted, and how many replies the end of data gets. Mail
+//! The SMTP session (RFC 5321) in its three modes: submission over implicit TLS with AUTH
+//! (RFC 6409, RFC 8314, RFC 4954), MX with STARTTLS (RFC 3207), and LMTP (RFC 2033). They differ
+//! only in the greeting verb, TLS and AUTH, who may send mail, which recipients are accepted, and
+//! how many replies the end of data gets. Mail
 //! transactions (MAIL, RCPT, DATA, BDAT) live in `smtp_mail.rs`, delivery in `smtp_deliver.rs`.
 //!
 //! ```text
-//!   220 ─► Connected ──EHLO/HELO (LHLO)──► Greeted ──AUTH ok──► Authenticated (LMTP: at once)
+//!   220 ─► Connected ──EHLO/HELO (LHLO)──► Greeted ──AUTH ok──► Authenticated (LMTP, MX: at once)
+//!   MX: Greeted ──STARTTLS──► 220, TLS handshake ──► Connected again (EHLO anew)
 //!                                     │ AUTH PLAIN (no IR): 334 ─► one line
 //!                                     │ AUTH LOGIN: 334 user ─► 334 password ─► one line each
 //!   Authenticated ──MAIL──► Sender ──RCPT──► Recipients ──DATA──► 354, payload until CRLF.CRLF
@@ -43,6 +45,9 @@ pub enum Mode {
     Submission,
     /// The MDA's LMTP socket: the local MTA delivers to local accounts only.
     Lmtp,
+    /// Port 25: other MTAs deliver to local accounts, after STARTTLS unless configured otherwise;
+    /// no AUTH, no relaying.
+    Mx,
 }
 
 /// What the session waits for next.
@@ -66,6 +71,8 @@ enum Expect {
 enum Flow {
     Continue,
     Close,
+    /// `220` to STARTTLS is queued: flush it, drop buffered input, run the TLS handshake.
+    StartTls,
 }
 
 struct SmtpSession<'a> {
@@ -74,6 +81,8 @@ struct SmtpSession<'a> {
     /// The name from EHLO/HELO/LHLO, made printable; `None` until the client greeted.
     helo: Option<String>,
     user: Option<Address>,
+    /// TLS version and cipher once TLS is up (from the start, or after STARTTLS).
+    tls: Option<String>,
     expect: Expect,
     /// The open mail transaction, from MAIL to the end of data or RSET.
     envelope: Option<envelope::Envelope>,
@@ -93,6 +102,11 @@ pub async fn serve_submission<T: Transport>(transport: &mut T, ctx: &SessionCont
     serve(transport, ctx, Mode::Submission).await
 }
 
+/// Serves one MX connection (port 25) until it ends.
+pub async fn serve_mx<T: Transport>(transport: &mut T, ctx: &SessionContext) -> io::Result<Option<Address>> {
+    serve(transport, ctx, Mode::Mx).await
+}
+
 /// Serves one LMTP connection until it ends.
 pub async fn serve_lmtp<T: Transport>(transport: &mut T, ctx: &SessionContext) -> io::Result<Option<Address>> {
     serve(transport, ctx, Mode::Lmtp).await
@@ -105,6 +119,7 @@ async fn serve<T: Transport>(transport: &mut T, ctx: &SessionContext, mode: Mode
         mode,
         helo: None,
         user: None,
+        tls: ctx.tls.clone(),
         expect: Expect::Command,
         envelope: None,
         body: Vec::new(),
@@ -148,7 +163,7 @@ async fn serve<T: Transport>(transport: &mut T, ctx: &SessionContext, mode: Mode
                     }
                 }
             }
-            if flow == Flow::Close {
+            if flow != Flow::Continue {
                 break;
             }
         }
@@ -156,8 +171,20 @@ async fn serve<T: Transport>(transport: &mut T, ctx: &SessionContext, mode: Mode
             transport.write_all(&out).await?;
             out.clear();
         }
-        if flow == Flow::Close {
-            return Ok(session.user);
+        match flow {
+            Flow::Continue => {}
+            Flow::Close => return Ok(session.user),
+            Flow::StartTls => {
+                // RFC 3207 §4.2: nothing the client sent before the handshake counts, and the
+                // session starts over (a new EHLO is required).
+                input.clear();
+                framer = LineFramer::new(config.limits.max_line_bytes);
+                let description = transport.start_tls().await?;
+                session.tls = Some(description);
+                session.helo = None;
+                session.reset_transaction();
+                continue;
+            }
         }
         release_idle(&mut input, KEEP_INPUT_BYTES);
         let timeout = Duration::from_secs(if session.in_payload() {
@@ -236,8 +263,8 @@ impl SmtpSession<'_> {
                 out.extend_from_slice(format!("250 {}\r\n", self.ctx.config.hostname).as_bytes());
             }
             Command::Auth { mechanism, initial } => {
-                if self.mode == Mode::Lmtp {
-                    out.extend_from_slice(b"502 5.5.1 No AUTH on LMTP\r\n");
+                if self.mode != Mode::Submission {
+                    out.extend_from_slice(b"502 5.5.1 AUTH is not offered on this service\r\n");
                     return self.count_error(out);
                 }
                 return self.auth(mechanism, initial, out).await;
@@ -247,6 +274,10 @@ impl SmtpSession<'_> {
             Command::Data => return self.data(out),
             Command::Bdat { size, last } => return self.bdat(size, last, out).await,
             Command::Starttls => {
+                if self.mode == Mode::Mx && self.tls.is_none() {
+                    out.extend_from_slice(b"220 2.0.0 Ready to start TLS\r\n");
+                    return Flow::StartTls;
+                }
                 out.extend_from_slice(if self.mode == Mode::Lmtp {
                     b"502 5.5.1 No STARTTLS on LMTP\r\n"
                 } else {
@@ -296,6 +327,9 @@ impl SmtpSession<'_> {
         ];
         if self.user.is_none() && self.mode == Mode::Submission {
             lines.push("AUTH PLAIN LOGIN".to_string());
+        }
+        if self.tls.is_none() && self.mode == Mode::Mx {
+            lines.push("STARTTLS".to_string());
         }
         lines.push("ENHANCEDSTATUSCODES".to_string());
         let last = lines.len() - 1;
@@ -427,3 +461,7 @@ mod tests;
 #[cfg(test)]
 #[path = "smtp_mail_tests.rs"]
 mod mail_tests;
+
+#[cfg(test)]
+#[path = "smtp_mx_tests.rs"]
+mod mx_tests;

@@ -43,8 +43,10 @@ impl SmtpSession<'_> {
             protocol: match self.mode {
                 Mode::Submission => "ESMTPSA",
                 Mode::Lmtp => "LMTP",
+                Mode::Mx if self.tls.is_some() => "ESMTPS",
+                Mode::Mx => "ESMTP",
             },
-            tls: self.ctx.tls.as_deref(),
+            tls: self.tls.as_deref(),
             now,
         };
         let mail = self.ctx.store.mail();
@@ -105,7 +107,7 @@ impl SmtpSession<'_> {
                     }
                 }
             }
-            Mode::Submission => {
+            Mode::Submission | Mode::Mx => {
                 let stored = outcome.values().filter(|o| o.is_none()).count();
                 let first_local_failure = outcome.values().find_map(|o| *o);
                 match failure.or(if stored == 0 && envelope.remote.is_empty() { first_local_failure } else { None }) {

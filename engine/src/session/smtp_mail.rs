@@ -39,6 +39,9 @@ impl SmtpSession<'_> {
         if self.mode == Mode::Submission && self.user.is_none() {
             return Some(b"530 5.7.0 Authentication required\r\n");
         }
+        if self.mode == Mode::Mx && self.tls.is_none() && self.ctx.config.smtp.mx_require_tls {
+            return Some(b"530 5.7.0 Must issue a STARTTLS command first\r\n");
+        }
         None
     }
 
@@ -99,12 +102,12 @@ impl SmtpSession<'_> {
             out.extend_from_slice(b"452 4.5.3 Too many recipients\r\n");
             return Flow::Continue;
         }
-        let Some(address) = std::str::from_utf8(path).ok().and_then(|p| Address::parse(p).ok()) else {
-            out.extend_from_slice(b"501 5.1.3 Bad recipient address syntax\r\n");
-            return self.count_error(out);
-        };
-        let kind = match self.ctx.store.mail().recipient_kind(&address).await {
-            Ok(kind) => kind,
+        let (address, kind) = match self.resolve_recipient(path).await {
+            Ok(Some(found)) => found,
+            Ok(None) => {
+                out.extend_from_slice(b"501 5.1.3 Bad recipient address syntax\r\n");
+                return self.count_error(out);
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "recipient lookup failed");
                 out.extend_from_slice(b"451 4.3.0 Temporary failure looking up the recipient, try again later\r\n");
@@ -123,9 +126,45 @@ impl SmtpSession<'_> {
                 out.extend_from_slice(b"550 5.1.1 Not a local domain\r\n");
                 return self.count_error(out);
             }
+            (RecipientKind::Remote, Mode::Mx) => {
+                out.extend_from_slice(b"550 5.7.1 Relaying denied\r\n");
+                return self.count_error(out);
+            }
         }
         out.extend_from_slice(b"250 2.1.5 Recipient OK\r\n");
         Flow::Continue
+    }
+
+    /// Parses and classifies a forward-path; `Ok(None)` when it is not an address. On MX and LMTP,
+    /// `<postmaster>` and `postmaster@<local domain>` without an account of their own go to the
+    /// account `postmaster@<first local domain>` if it exists (RFC 5321 §4.5.1), and are unknown
+    /// users otherwise.
+    async fn resolve_recipient(&self, path: &[u8]) -> Result<Option<(Address, RecipientKind)>, storage::StoreError> {
+        let mail = self.ctx.store.mail();
+        let bare_postmaster = path.eq_ignore_ascii_case(b"postmaster");
+        let parsed = std::str::from_utf8(path).ok().and_then(|p| Address::parse(p).ok());
+        let found = match parsed {
+            Some(address) => {
+                let kind = mail.recipient_kind(&address).await?;
+                Some((address, kind))
+            }
+            None if !bare_postmaster => return Ok(None),
+            None => None,
+        };
+        let postmaster = match &found {
+            None => true,
+            Some((address, kind)) => *kind == RecipientKind::UnknownLocal && address.local_part() == "postmaster",
+        };
+        if postmaster && self.mode != Mode::Submission {
+            return Ok(Some(match mail.postmaster().await? {
+                Some(account) => (account, RecipientKind::Local),
+                None => match found {
+                    Some(found) => found,
+                    None => (Address::parse("postmaster@postmaster.invalid")?, RecipientKind::UnknownLocal),
+                },
+            }));
+        }
+        Ok(found)
     }
 
     /// Why the transaction cannot take message content now; `None` when it can.
@@ -222,14 +261,35 @@ impl SmtpSession<'_> {
             out.extend_from_slice(b"503 5.5.1 No mail transaction\r\n");
             return self.count_error(out);
         };
+        let replies = if self.mode == Mode::Lmtp { envelope.local.len() } else { 1 };
         if too_large {
-            let replies = if self.mode == Mode::Lmtp { envelope.local.len() } else { 1 };
             for _ in 0..replies {
                 out.extend_from_slice(b"552 5.3.4 Message size exceeds fixed maximum message size\r\n");
+            }
+            return Flow::Continue;
+        }
+        if received_fields(&body) > self.ctx.config.smtp.max_received_headers {
+            for _ in 0..replies {
+                out.extend_from_slice(b"554 5.4.6 Routing loop detected: too many Received fields\r\n");
             }
             return Flow::Continue;
         }
         self.deliver(envelope, body, out).await;
         Flow::Continue
     }
+}
+
+/// Counts the `Received:` fields in the header section of `message` (up to the first empty line).
+fn received_fields(message: &[u8]) -> usize {
+    let mut count = 0;
+    for line in message.split(|&b| b == b'\n') {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.is_empty() {
+            break;
+        }
+        if line.len() >= 9 && line[..9].eq_ignore_ascii_case(b"Received:") {
+            count += 1;
+        }
+    }
+    count
 }

@@ -21,6 +21,8 @@ pub struct Server {
     pub log: Arc<Mutex<Vec<String>>>,
     pub imaps: u16,
     pub submissions: u16,
+    /// The MX port (plaintext, STARTTLS).
+    pub smtp: u16,
 }
 
 /// Writes a config for a server in `dir` with `extra` appended (TOML).
@@ -31,7 +33,7 @@ pub fn write_config(dir: &Path, extra: &str) -> PathBuf {
         if extra.contains("[auth]") { "" } else { "[auth]\nfailure_delay_ms = 20\nfailure_delay_max_ms = 100\n" };
     let text = format!(
         "hostname = \"localhost\"\ndata_dir = \"data\"\ncores = 2\n\
-         [listen]\nimaps = \"127.0.0.1:0\"\nsubmissions = \"127.0.0.1:0\"\nsmtp = \"\"\n{auth}{extra}"
+         [listen]\nimaps = \"127.0.0.1:0\"\nsubmissions = \"127.0.0.1:0\"\nsmtp = \"127.0.0.1:0\"\n{auth}{extra}"
     );
     std::fs::write(&config, text).expect("write config");
     config
@@ -43,8 +45,16 @@ impl Server {
         let temp = tempfile::tempdir().expect("temp dir");
         let dir = temp.path().to_path_buf();
         let config = write_config(&dir, extra);
-        let mut server =
-            Server { dir, _temp: Some(temp), config, child: None, log: Arc::default(), imaps: 0, submissions: 0 };
+        let mut server = Server {
+            dir,
+            _temp: Some(temp),
+            config,
+            child: None,
+            log: Arc::default(),
+            imaps: 0,
+            submissions: 0,
+            smtp: 0,
+        };
         server.launch();
         server
     }
@@ -59,6 +69,7 @@ impl Server {
             log: Arc::default(),
             imaps: 0,
             submissions: 0,
+            smtp: 0,
         }
     }
 
@@ -86,6 +97,7 @@ impl Server {
         assert!(started, "server did not start; log:\n{}", self.log_text());
         self.imaps = self.port("imaps");
         self.submissions = self.port("submissions");
+        self.smtp = self.port("smtp");
     }
 
     fn port(&self, service: &str) -> u16 {

@@ -235,6 +235,18 @@ impl MailStore {
         .await
     }
 
+    /// The account `postmaster@<first local domain>`, if it exists (where mail to `<postmaster>`
+    /// goes).
+    pub async fn postmaster(&self) -> Result<Option<Address>, StoreError> {
+        let store = self.store.clone();
+        self.read(move |_| {
+            let Some(domain) = store.domains()?.into_iter().next() else { return Ok(None) };
+            let address = Address::parse(&format!("postmaster@{domain}"))?;
+            Ok(store.account(&address)?.map(|_| address))
+        })
+        .await
+    }
+
     /// UID, MODSEQ, flags, INTERNALDATE and size of the messages in `uids`, in UID order.
     pub async fn fetch_summaries(
         &self,
