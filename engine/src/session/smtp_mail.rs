@@ -13,6 +13,13 @@ use crate::wire::smtp_data::DataDecoder;
 use storage::mail::RecipientKind;
 use storage::Address;
 
+/// A forward-path after lookup.
+enum Recipient {
+    Known(Address, RecipientKind),
+    /// `<postmaster>` on a host without a postmaster account.
+    UnknownPostmaster,
+}
+
 impl SmtpSession<'_> {
     /// Whether the next input bytes are message content rather than a command line.
     pub(super) fn in_payload(&self) -> bool {
@@ -103,7 +110,11 @@ impl SmtpSession<'_> {
             return Flow::Continue;
         }
         let (address, kind) = match self.resolve_recipient(path).await {
-            Ok(Some(found)) => found,
+            Ok(Some(Recipient::Known(address, kind))) => (address, kind),
+            Ok(Some(Recipient::UnknownPostmaster)) => {
+                out.extend_from_slice(b"550 5.1.1 No such user here\r\n");
+                return self.count_error(out);
+            }
             Ok(None) => {
                 out.extend_from_slice(b"501 5.1.3 Bad recipient address syntax\r\n");
                 return self.count_error(out);
@@ -137,34 +148,32 @@ impl SmtpSession<'_> {
 
     /// Parses and classifies a forward-path; `Ok(None)` when it is not an address. On MX and LMTP,
     /// `<postmaster>` and `postmaster@<local domain>` without an account of their own go to the
-    /// account `postmaster@<first local domain>` if it exists (RFC 5321 §4.5.1), and are unknown
-    /// users otherwise.
-    async fn resolve_recipient(&self, path: &[u8]) -> Result<Option<(Address, RecipientKind)>, storage::StoreError> {
+    /// account `postmaster@<first local domain>` if it exists (RFC 5321 §4.5.1 requires the name
+    /// to work), and are unknown users (`550 5.1.1`) otherwise: the operator chooses by creating
+    /// that account.
+    async fn resolve_recipient(&self, path: &[u8]) -> Result<Option<Recipient>, storage::StoreError> {
         let mail = self.ctx.store.mail();
-        let bare_postmaster = path.eq_ignore_ascii_case(b"postmaster");
         let parsed = std::str::from_utf8(path).ok().and_then(|p| Address::parse(p).ok());
-        let found = match parsed {
+        let postmaster = match &parsed {
+            None if path.eq_ignore_ascii_case(b"postmaster") => true,
+            None => return Ok(None),
             Some(address) => {
-                let kind = mail.recipient_kind(&address).await?;
-                Some((address, kind))
+                let kind = mail.recipient_kind(address).await?;
+                if kind != RecipientKind::UnknownLocal || address.local_part() != "postmaster" {
+                    return Ok(Some(Recipient::Known(address.clone(), kind)));
+                }
+                true
             }
-            None if !bare_postmaster => return Ok(None),
-            None => None,
-        };
-        let postmaster = match &found {
-            None => true,
-            Some((address, kind)) => *kind == RecipientKind::UnknownLocal && address.local_part() == "postmaster",
         };
         if postmaster && self.mode != Mode::Submission {
-            return Ok(Some(match mail.postmaster().await? {
-                Some(account) => (account, RecipientKind::Local),
-                None => match found {
-                    Some(found) => found,
-                    None => (Address::parse("postmaster@postmaster.invalid")?, RecipientKind::UnknownLocal),
-                },
-            }));
+            if let Some(account) = mail.postmaster().await? {
+                return Ok(Some(Recipient::Known(account, RecipientKind::Local)));
+            }
         }
-        Ok(found)
+        Ok(Some(match parsed {
+            Some(address) => Recipient::Known(address, RecipientKind::UnknownLocal),
+            None => Recipient::UnknownPostmaster,
+        }))
     }
 
     /// Why the transaction cannot take message content now; `None` when it can.
