@@ -190,3 +190,76 @@ fn swaks_mx_with_starttls_no_plaintext_no_relay() {
     let (_, list, _) = server.cli(&["message", "list", ALICE], "");
     assert_eq!(list.lines().count(), 1, "{list}");
 }
+
+/// The durability contract: every message that got its `250` is there after a SIGKILL. Two
+/// clients submit in a loop (so group commits are shared); the server is killed mid-stream.
+#[test]
+fn every_acknowledged_message_survives_sigkill() {
+    use std::io::{BufRead, BufReader};
+    let mut server = server_with_users();
+    let script = |client: &str| {
+        format!(
+            r#"
+import smtplib, ssl
+ctx = ssl.create_default_context(cafile={cert:?})
+smtp = smtplib.SMTP_SSL("127.0.0.1", {subs}, context=ctx)
+smtp.login({alice:?}, {password:?})
+i = 0
+while True:
+    try:
+        smtp.sendmail({alice:?}, [{bob:?}], ("Subject: {client}-%d\r\n\r\nbody\r\n" % i).encode())
+    except Exception:
+        break
+    print("{client}-%d" % i, flush=True)
+    i += 1
+"#,
+            cert = server.cert_path().to_str().expect("path"),
+            subs = server.submissions,
+            alice = ALICE,
+            bob = BOB,
+            password = PASSWORD,
+        )
+    };
+    let mut clients: Vec<_> = ["a", "b"]
+        .iter()
+        .map(|name| {
+            Command::new("python3")
+                .args(["-c", &script(name)])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("python3")
+        })
+        .collect();
+    let mut readers: Vec<_> =
+        clients.iter_mut().map(|c| BufReader::new(c.stdout.take().expect("stdout")).lines()).collect();
+    let mut acked: Vec<String> = Vec::new();
+    // Let some messages through on the first client, then kill the server mid-stream.
+    while acked.len() < 25 {
+        match readers[0].next() {
+            Some(Ok(line)) => acked.push(line),
+            _ => panic!("the submitting client stopped early; server log:\n{}", server.log_text()),
+        }
+    }
+    let mut child = server.child.take().expect("running");
+    child.kill().expect("SIGKILL");
+    child.wait().expect("wait");
+    for (reader, client) in readers.iter_mut().zip(clients.iter_mut()) {
+        acked.extend(reader.map_while(Result::ok));
+        client.wait().expect("client exit");
+    }
+    server.launch();
+    let (code, list, err) = server.cli(&["message", "list", BOB], "");
+    assert_eq!(code, 0, "{err}");
+    let mut subjects = Vec::new();
+    for uid in list.lines().filter_map(|l| l.split_whitespace().next()) {
+        let (code, stored, err) = server.cli(&["message", "show", BOB, "INBOX", uid], "");
+        assert_eq!(code, 0, "{err}");
+        let subject = stored.lines().find_map(|l| l.strip_prefix("Subject: ")).expect("subject").to_string();
+        subjects.push(subject);
+    }
+    for message in &acked {
+        assert!(subjects.contains(message), "{message} got a 250 but is gone after SIGKILL");
+    }
+    assert!(subjects.len() >= acked.len());
+}
