@@ -263,3 +263,28 @@ while True:
     }
     assert!(subjects.len() >= acked.len());
 }
+
+#[test]
+fn python_lmtp_over_tcp() {
+    let server = server_with_users();
+    let script = format!(
+        r#"
+import smtplib
+lmtp = smtplib.LMTP("127.0.0.1", {port})
+assert lmtp.ehlo("mta.example.test")[0] == 250
+assert not lmtp.has_extn("starttls")
+refused = lmtp.sendmail("", [{bob:?}], b"Subject: tcp\r\n\r\nhi\r\n")
+assert refused == {{}}, refused
+lmtp.quit()
+print("lmtp tcp ok")
+"#,
+        port = server.lmtp_tcp,
+        bob = BOB,
+    );
+    let (ok, out) = run("python3", &["-c", &script], "");
+    assert!(ok && out.contains("lmtp tcp ok"), "{out}\nserver log:\n{}", server.log_text());
+    let (code, stored, err) = server.cli(&["message", "show", BOB, "INBOX", "1"], "");
+    assert_eq!(code, 0, "{err}");
+    assert_copy(&stored, "", BOB, "LMTP", "Subject: tcp\r\n\r\nhi\r\n");
+    assert!(stored.contains("(127.0.0.1)"), "{stored}");
+}

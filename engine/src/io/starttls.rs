@@ -27,7 +27,8 @@ enum State {
 /// The MX side of one SMTP connection.
 pub struct StartTlsStream {
     state: State,
-    config: Arc<rustls::ServerConfig>,
+    /// The TLS config STARTTLS uses; `None` for a connection that stays plaintext (LMTP over TCP).
+    config: Option<Arc<rustls::ServerConfig>>,
     handshake_timeout: Duration,
     /// Plaintext bytes received and sent before TLS (TLS counts its own).
     pub plain_bytes_in: u64,
@@ -36,7 +37,24 @@ pub struct StartTlsStream {
 
 impl StartTlsStream {
     pub fn new(tcp: TcpStream, config: Arc<rustls::ServerConfig>, handshake_timeout: Duration) -> StartTlsStream {
-        StartTlsStream { state: State::Plain(tcp), config, handshake_timeout, plain_bytes_in: 0, plain_bytes_out: 0 }
+        StartTlsStream {
+            state: State::Plain(tcp),
+            config: Some(config),
+            handshake_timeout,
+            plain_bytes_in: 0,
+            plain_bytes_out: 0,
+        }
+    }
+
+    /// A plaintext connection that cannot be upgraded.
+    pub fn plain(tcp: TcpStream) -> StartTlsStream {
+        StartTlsStream {
+            state: State::Plain(tcp),
+            config: None,
+            handshake_timeout: Duration::ZERO,
+            plain_bytes_in: 0,
+            plain_bytes_out: 0,
+        }
     }
 
     /// The TLS layer, once STARTTLS succeeded.
@@ -91,9 +109,12 @@ impl Transport for StartTlsStream {
     }
 
     async fn start_tls(&mut self) -> io::Result<String> {
+        let Some(config) = self.config.clone() else {
+            return Err(io::Error::new(io::ErrorKind::Unsupported, "no TLS on this connection"));
+        };
         match std::mem::replace(&mut self.state, State::Closed) {
             State::Plain(tcp) => {
-                let tls = TlsStream::accept(tcp, Arc::clone(&self.config), self.handshake_timeout).await?;
+                let tls = TlsStream::accept(tcp, config, self.handshake_timeout).await?;
                 let description = format!("{} {}", tls.protocol_version(), tls.cipher_suite());
                 self.state = State::Tls(Box::new(tls));
                 Ok(description)

@@ -22,6 +22,8 @@ pub enum Service {
     Submissions,
     /// SMTP for other MTAs (MX), plaintext with STARTTLS.
     Smtp,
+    /// LMTP over TCP, plaintext, for an MTA on another host of a private network.
+    LmtpTcp,
 }
 
 impl Service {
@@ -30,6 +32,7 @@ impl Service {
             Service::Imaps => "imaps",
             Service::Submissions => "submissions",
             Service::Smtp => "smtp",
+            Service::LmtpTcp => "lmtp-tcp",
         }
     }
 }
@@ -131,8 +134,8 @@ async fn accept_loop(
         let shutdown = shutdown.clone();
         let active = Rc::clone(&active);
         tokio_uring::spawn(async move {
-            if service == Service::Smtp {
-                serve_mx_connection(core, stream, peer, &shared, shutdown).await;
+            if matches!(service, Service::Smtp | Service::LmtpTcp) {
+                serve_plain_connection(core, service, stream, peer, &shared, shutdown).await;
             } else {
                 serve_connection(core, service, stream, peer, &shared, shutdown).await;
             }
@@ -141,9 +144,10 @@ async fn accept_loop(
     }
 }
 
-/// Serves one MX connection: plaintext first, TLS after STARTTLS.
-async fn serve_mx_connection(
+/// Serves one connection that starts in plaintext: MX (TLS after STARTTLS) or LMTP over TCP.
+async fn serve_plain_connection(
     core: usize,
+    service: Service,
     stream: tokio_uring::net::TcpStream,
     peer: SocketAddr,
     shared: &Shared,
@@ -153,7 +157,11 @@ async fn serve_mx_connection(
     let permit = shared.limiter.acquire(peer.ip());
     let tls_config = Arc::clone(&shared.certs.current().smtp);
     let handshake = Duration::from_secs(shared.config.timeouts.tls_handshake_secs);
-    let mut mx = StartTlsStream::new(stream, tls_config, handshake);
+    let mut mx = if service == Service::Smtp {
+        StartTlsStream::new(stream, tls_config, handshake)
+    } else {
+        StartTlsStream::plain(stream)
+    };
     let ctx = SessionContext {
         config: Arc::clone(&shared.config),
         auth: Arc::clone(&shared.auth),
@@ -164,8 +172,10 @@ async fn serve_mx_connection(
     };
     let result = if permit.is_none() {
         mx.write_all(b"421 4.7.0 Too many connections from your address\r\n").await.map(|()| None)
-    } else {
+    } else if service == Service::Smtp {
         smtp::serve_mx(&mut mx, &ctx).await
+    } else {
+        smtp::serve_lmtp(&mut mx, &ctx).await
     };
     mx.close().await;
     let error = result.err().map(|e| e.to_string()).unwrap_or_default();
@@ -175,7 +185,7 @@ async fn serve_mx_connection(
     };
     tracing::info!(
         %peer,
-        service = "smtp",
+        service = service.name(),
         core,
         tls,
         cipher = %cipher,
@@ -251,7 +261,7 @@ async fn serve_connection(
     let configs = shared.certs.current();
     let tls_config = match service {
         Service::Imaps => Arc::clone(&configs.imap),
-        Service::Submissions | Service::Smtp => Arc::clone(&configs.smtp),
+        Service::Submissions | Service::Smtp | Service::LmtpTcp => Arc::clone(&configs.smtp),
     };
     drop(configs);
     let handshake = Duration::from_secs(shared.config.timeouts.tls_handshake_secs);
@@ -273,13 +283,15 @@ async fn serve_connection(
     let result = if permit.is_none() {
         let refusal: &[u8] = match service {
             Service::Imaps => b"* BYE [UNAVAILABLE] Too many connections from your address\r\n",
-            Service::Submissions | Service::Smtp => b"421 4.7.0 Too many connections from your address\r\n",
+            Service::Submissions | Service::Smtp | Service::LmtpTcp => {
+                b"421 4.7.0 Too many connections from your address\r\n"
+            }
         };
         tls.write_all(refusal).await.map(|()| None)
     } else {
         match service {
             Service::Imaps => imap::serve(&mut tls, &ctx).await,
-            Service::Submissions | Service::Smtp => smtp::serve_submission(&mut tls, &ctx).await,
+            Service::Submissions | Service::Smtp | Service::LmtpTcp => smtp::serve_submission(&mut tls, &ctx).await,
         }
     };
     tls.close().await;

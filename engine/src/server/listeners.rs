@@ -23,6 +23,7 @@ pub fn bind_all(config: &Config, cores: usize) -> anyhow::Result<Vec<CoreListene
         (Service::Imaps, &config.listen.imaps),
         (Service::Submissions, &config.listen.submissions),
         (Service::Smtp, &config.listen.smtp),
+        (Service::LmtpTcp, &config.listen.lmtp_tcp),
     ] {
         let Some(mut addr) = ListenConfig::addr(value) else { continue };
         for (core, listeners) in per_core.iter_mut().enumerate() {

@@ -23,6 +23,8 @@ pub struct Server {
     pub submissions: u16,
     /// The MX port (plaintext, STARTTLS).
     pub smtp: u16,
+    /// LMTP over TCP.
+    pub lmtp_tcp: u16,
 }
 
 /// Writes a config for a server in `dir` with `extra` appended (TOML).
@@ -33,7 +35,7 @@ pub fn write_config(dir: &Path, extra: &str) -> PathBuf {
         if extra.contains("[auth]") { "" } else { "[auth]\nfailure_delay_ms = 20\nfailure_delay_max_ms = 100\n" };
     let text = format!(
         "hostname = \"localhost\"\ndata_dir = \"data\"\ncores = 2\n\
-         [listen]\nimaps = \"127.0.0.1:0\"\nsubmissions = \"127.0.0.1:0\"\nsmtp = \"127.0.0.1:0\"\n{auth}{extra}"
+         [listen]\nimaps = \"127.0.0.1:0\"\nsubmissions = \"127.0.0.1:0\"\nsmtp = \"127.0.0.1:0\"\nlmtp_tcp = \"127.0.0.1:0\"\n{auth}{extra}"
     );
     std::fs::write(&config, text).expect("write config");
     config
@@ -54,6 +56,7 @@ impl Server {
             imaps: 0,
             submissions: 0,
             smtp: 0,
+            lmtp_tcp: 0,
         };
         server.launch();
         server
@@ -70,6 +73,7 @@ impl Server {
             imaps: 0,
             submissions: 0,
             smtp: 0,
+            lmtp_tcp: 0,
         }
     }
 
@@ -98,6 +102,7 @@ impl Server {
         self.imaps = self.port("imaps");
         self.submissions = self.port("submissions");
         self.smtp = self.port("smtp");
+        self.lmtp_tcp = self.port("lmtp-tcp");
     }
 
     fn port(&self, service: &str) -> u16 {
