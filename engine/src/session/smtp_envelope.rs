@@ -15,6 +15,8 @@ use storage::Address;
 pub struct MailParams {
     /// The size the client declared, if any.
     pub size: Option<u64>,
+    /// `SMTPUTF8`: the transaction may use UTF-8 addresses (RFC 6531 §3.4).
+    pub smtputf8: bool,
 }
 
 /// Why `MAIL FROM` parameters were refused: the reply to send.
@@ -44,6 +46,7 @@ pub fn parse_mail_params(params: &[u8]) -> Result<MailParams, ParamError> {
             if value.is_some() {
                 return Err("501 5.5.4 SMTPUTF8 takes no value\r\n");
             }
+            out.smtputf8 = true;
         } else if is("AUTH") {
             // RFC 4954 §5: the original submitter; informational, and this server does not relay
             // it further, so it is accepted and ignored.
@@ -63,6 +66,8 @@ pub struct Envelope {
     pub local: Vec<Address>,
     /// Accepted remote recipients (submission only): they go to the outbound queue.
     pub remote: Vec<String>,
+    /// `MAIL FROM ... SMTPUTF8` was given: UTF-8 addresses are allowed.
+    pub smtputf8: bool,
 }
 
 impl Envelope {
@@ -154,7 +159,10 @@ mod tests {
 
     #[test]
     fn mail_params() {
-        assert_eq!(parse_mail_params(b"SIZE=100 BODY=8BITMIME SMTPUTF8"), Ok(MailParams { size: Some(100) }));
+        assert_eq!(
+            parse_mail_params(b"SIZE=100 BODY=8BITMIME SMTPUTF8"),
+            Ok(MailParams { size: Some(100), smtputf8: true })
+        );
         assert_eq!(parse_mail_params(b""), Ok(MailParams::default()));
         assert!(parse_mail_params(b"SIZE=x").is_err());
         assert!(parse_mail_params(b"BODY=BINARYMIME").is_err());

@@ -72,6 +72,10 @@ impl SmtpSession<'_> {
             out.extend_from_slice(b"552 5.3.4 Message size exceeds fixed maximum message size\r\n");
             return self.count_error(out);
         }
+        if !params.smtputf8 && !path.is_ascii() {
+            out.extend_from_slice(b"553 5.6.7 Non-ASCII addresses need the SMTPUTF8 parameter\r\n");
+            return self.count_error(out);
+        }
         let sender = if path.is_empty() {
             String::new()
         } else {
@@ -87,7 +91,7 @@ impl SmtpSession<'_> {
             out.extend_from_slice(b"553 5.7.1 Sender address is not owned by the authenticated user\r\n");
             return self.count_error(out);
         }
-        self.envelope = Some(Envelope { sender, ..Envelope::default() });
+        self.envelope = Some(Envelope { sender, smtputf8: params.smtputf8, ..Envelope::default() });
         out.extend_from_slice(b"250 2.1.0 Sender OK\r\n");
         Flow::Continue
     }
@@ -103,6 +107,10 @@ impl SmtpSession<'_> {
         };
         if !params.is_empty() {
             out.extend_from_slice(b"555 5.5.4 Unsupported RCPT TO parameter\r\n");
+            return self.count_error(out);
+        }
+        if !envelope.smtputf8 && !path.is_ascii() {
+            out.extend_from_slice(b"553 5.6.7 Non-ASCII addresses need the SMTPUTF8 parameter\r\n");
             return self.count_error(out);
         }
         if envelope.recipient_count() >= self.ctx.config.limits.max_recipients {

@@ -341,3 +341,61 @@ fn lmtp_answers_once_per_recipient() {
         assert_eq!(body_of(&messages[0]), b"Subject: lmtp\r\n\r\nhi\r\n");
     }
 }
+
+#[test]
+fn lmtp_bdat_and_pipelining_answer_each_recipient() {
+    let world = world("[limits]\nmax_message_bytes = 50\n");
+    converse(
+        &world,
+        true,
+        &[
+            Step::T("S: 220 *"),
+            Step::Raw(
+                format!("LHLO mta\r\nMAIL FROM:<x@remote.example>\r\nRCPT TO:<{USER}>\r\nRCPT TO:<{BOB}>\r\nBDAT 4\r\nab\r\n")
+                    .as_bytes(),
+            ),
+            Step::T(
+                "S: 250-*\nS: 250-*\nS: 250-*\nS: 250-*\nS: 250-*\nS: 250-*\nS: 250 *
+                 S: 250 2.1.0 *
+                 S: 250 2.1.5 *
+                 S: 250 2.1.5 *
+                 S: 250 2.0.0 4 octets received",
+            ),
+            Step::Raw(b"BDAT 4 LAST\r\ncd\r\n"),
+            Step::T(&format!("S: 250 2.0.0 <{USER}> Delivered\nS: 250 2.0.0 <{BOB}> Delivered")),
+            // Too large: one 552 per recipient, after the whole payload.
+            Step::Raw(format!("MAIL FROM:<>\r\nRCPT TO:<{USER}>\r\nRCPT TO:<{BOB}>\r\nDATA\r\n").as_bytes()),
+            Step::T("S: 250 *\nS: 250 *\nS: 250 *\nS: 354 *"),
+            Step::Raw(&[b'x'; 80]),
+            Step::Raw(b"\r\n.\r\nQUIT\r\n"),
+            Step::T("S: 552 5.3.4 *\nS: 552 5.3.4 *\nS: 221 *\nCLOSED"),
+        ],
+    );
+    assert_eq!(body_of(&inbox(&world, BOB)[0]), b"ab\r\ncd\r\n");
+    assert_eq!(inbox(&world, USER).len(), 1);
+}
+
+#[test]
+fn utf8_addresses_need_smtputf8() {
+    let world = world("");
+    let login = login();
+    converse(
+        &world,
+        false,
+        &[
+            Step::T(&login),
+            Step::T(&format!(
+                "C: MAIL FROM:<{USER}>
+                 S: 250 *
+                 C: RCPT TO:<jürgen@remote.example>
+                 S: 553 5.6.7 *
+                 C: RSET
+                 S: 250 *
+                 C: MAIL FROM:<{USER}> SMTPUTF8
+                 S: 250 *
+                 C: RCPT TO:<jürgen@remote.example>
+                 S: 250 2.1.5 *"
+            )),
+        ],
+    );
+}
