@@ -166,6 +166,11 @@ impl Default for Limits {
     }
 }
 
+/// The mail store's cap on one stored message (`storage::mail::MAX_MESSAGE_BYTES`).
+const MAX_STORED_MESSAGE_BYTES: u64 = 100 << 20;
+/// Room kept under that cap for the trace fields written in front of each delivered copy.
+const TRACE_ALLOWANCE_BYTES: u64 = 64 << 10;
+
 /// Timeouts, all in seconds.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -387,6 +392,15 @@ impl Config {
             return Err((
                 "limits.max_line_bytes",
                 "must be at least 512 (RFC 5321 §4.5.3.1.4 needs 512 for a command line)".into(),
+            ));
+        }
+        if l.max_message_bytes > MAX_STORED_MESSAGE_BYTES - TRACE_ALLOWANCE_BYTES {
+            return Err((
+                "limits.max_message_bytes",
+                format!(
+                    "must be at most {} bytes: the store keeps messages of up to 100 MiB, trace fields included",
+                    MAX_STORED_MESSAGE_BYTES - TRACE_ALLOWANCE_BYTES
+                ),
             ));
         }
         if self.smtp.max_received_headers == 0 {
