@@ -80,17 +80,24 @@ impl SmtpSession<'_> {
             String::new()
         } else {
             match std::str::from_utf8(path).ok().and_then(|p| Address::parse(p).ok()) {
-                Some(address) => address.to_string(),
+                Some(address) => as_written(path, &address),
                 None => {
                     out.extend_from_slice(b"501 5.1.7 Bad sender address syntax\r\n");
                     return self.count_error(out);
                 }
             }
         };
-        if self.mode == Mode::Submission && self.user.as_ref().map(Address::as_str) != Some(sender.as_str()) {
+        if self.mode == Mode::Submission
+            && self.user.as_ref().map(Address::as_str) != Some(sender.to_lowercase().as_str())
+        {
             out.extend_from_slice(b"553 5.7.1 Sender address is not owned by the authenticated user\r\n");
             return self.count_error(out);
         }
+        // Submission: the account's own spelling; otherwise as the client wrote it.
+        let sender = match (&self.user, self.mode) {
+            (Some(user), Mode::Submission) => user.to_string(),
+            _ => sender,
+        };
         self.envelope = Some(Envelope { sender, smtputf8: params.smtputf8, ..Envelope::default() });
         out.extend_from_slice(b"250 2.1.0 Sender OK\r\n");
         Flow::Continue
@@ -136,7 +143,7 @@ impl SmtpSession<'_> {
         let Some(envelope) = &mut self.envelope else { return Flow::Continue };
         match (kind, self.mode) {
             (RecipientKind::Local, _) => envelope.local.push(address),
-            (RecipientKind::Remote, Mode::Submission) => envelope.remote.push(address.to_string()),
+            (RecipientKind::Remote, Mode::Submission) => envelope.remote.push(as_written(path, &address)),
             (RecipientKind::UnknownLocal, _) => {
                 out.extend_from_slice(b"550 5.1.1 No such user here\r\n");
                 return self.count_error(out);
@@ -293,6 +300,16 @@ impl SmtpSession<'_> {
         }
         self.deliver(envelope, body, out).await;
         Flow::Continue
+    }
+}
+
+/// A remote address as the client wrote its local part (which only the remote host may fold), with
+/// the normalised domain.
+fn as_written(path: &[u8], address: &Address) -> String {
+    let text = String::from_utf8_lossy(path);
+    match text.rsplit_once('@') {
+        Some((local, _)) => format!("{local}@{}", address.domain()),
+        None => address.to_string(),
     }
 }
 

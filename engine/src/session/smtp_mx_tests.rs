@@ -138,3 +138,25 @@ fn plaintext_allowed_by_config_postmaster_and_routing_loops() {
     );
     assert_eq!(inbox_len(&world, "postmaster@example.test"), 1);
 }
+
+#[test]
+fn remote_sender_keeps_its_spelling() {
+    let world = World::new("[smtp]\nmx_require_tls = false\n");
+    mx(
+        &world,
+        &[
+            ("S: 220 *", b""),
+            (EHLO_PLAIN, b""),
+            (
+                &format!("C: MAIL FROM:<Jane.Doe@Remote.Example>\nS: 250 *\nC: RCPT TO:<{USER}>\nS: 250 *\nC: DATA\nS: 354 *"),
+                b"x\r\n.\r\n",
+            ),
+            ("S: 250 2.0.0 *", b""),
+        ],
+    );
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let account = Address::parse(USER).expect("address");
+    let stored = rt.block_on(world.store.mail().read_message(&account, "INBOX", 1)).expect("read");
+    assert!(stored.starts_with(b"Return-Path: <Jane.Doe@remote.example>\r\n"), "{}", String::from_utf8_lossy(&stored));
+    assert!(String::from_utf8_lossy(&stored).contains("with ESMTP;"));
+}
