@@ -164,6 +164,9 @@ print("lmtp ok")
     );
     let (ok, out) = run("python3", &["-c", &script], "");
     assert!(ok && out.contains("lmtp ok"), "{out}\nserver log:\n{}", server.log_text());
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(server.lmtp_socket()).expect("socket").permissions().mode();
+    assert_eq!(mode & 0o777, 0o660, "LMTP socket mode {mode:o}");
     for user in [ALICE, BOB] {
         let (code, stored, err) = server.cli(&["message", "show", user, "INBOX", "1"], "");
         assert_eq!(code, 0, "{err}");

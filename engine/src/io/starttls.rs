@@ -30,6 +30,8 @@ pub struct StartTlsStream {
     /// The TLS config STARTTLS uses; `None` for a connection that stays plaintext (LMTP over TCP).
     config: Option<Arc<rustls::ServerConfig>>,
     handshake_timeout: Duration,
+    /// Plaintext read buffer, lent to the kernel during a read.
+    read_buf: Option<Vec<u8>>,
     /// Plaintext bytes received and sent before TLS (TLS counts its own).
     pub plain_bytes_in: u64,
     pub plain_bytes_out: u64,
@@ -41,6 +43,7 @@ impl StartTlsStream {
             state: State::Plain(tcp),
             config: Some(config),
             handshake_timeout,
+            read_buf: None,
             plain_bytes_in: 0,
             plain_bytes_out: 0,
         }
@@ -52,6 +55,7 @@ impl StartTlsStream {
             state: State::Plain(tcp),
             config: None,
             handshake_timeout: Duration::ZERO,
+            read_buf: None,
             plain_bytes_in: 0,
             plain_bytes_out: 0,
         }
@@ -85,10 +89,13 @@ impl Transport for StartTlsStream {
     async fn read(&mut self, buf: &mut Vec<u8>) -> io::Result<usize> {
         match &mut self.state {
             State::Plain(tcp) => {
-                let (result, chunk) = tcp.read(Vec::with_capacity(PLAIN_READ_BYTES)).await;
+                let mut chunk = self.read_buf.take().unwrap_or_else(|| Vec::with_capacity(PLAIN_READ_BYTES));
+                chunk.clear();
+                let (result, chunk) = tcp.read(chunk).await;
                 let n = result?;
                 self.plain_bytes_in += n as u64;
                 buf.extend_from_slice(&chunk[..n]);
+                self.read_buf = Some(chunk);
                 Ok(n)
             }
             State::Tls(tls) => tls.read(buf).await,

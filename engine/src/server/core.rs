@@ -291,7 +291,9 @@ async fn serve_connection(
     } else {
         match service {
             Service::Imaps => imap::serve(&mut tls, &ctx).await,
-            Service::Submissions | Service::Smtp | Service::LmtpTcp => smtp::serve_submission(&mut tls, &ctx).await,
+            Service::Submissions => smtp::serve_submission(&mut tls, &ctx).await,
+            // accept_loop hands the plaintext-first services to serve_plain_connection.
+            Service::Smtp | Service::LmtpTcp => Ok(None),
         }
     };
     tls.close().await;
