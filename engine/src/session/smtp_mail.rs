@@ -128,7 +128,7 @@ impl SmtpSession<'_> {
             Ok(Some(Recipient::Known(address, kind))) => (address, kind),
             Ok(Some(Recipient::UnknownPostmaster)) => {
                 out.extend_from_slice(b"550 5.1.1 No such user here\r\n");
-                return self.count_error(out);
+                return self.count_refused_recipient(out);
             }
             Ok(None) => {
                 out.extend_from_slice(b"501 5.1.3 Bad recipient address syntax\r\n");
@@ -146,11 +146,11 @@ impl SmtpSession<'_> {
             (RecipientKind::Remote, Mode::Submission) => envelope.remote.push(as_written(path, &address)),
             (RecipientKind::UnknownLocal, _) => {
                 out.extend_from_slice(b"550 5.1.1 No such user here\r\n");
-                return self.count_error(out);
+                return self.count_refused_recipient(out);
             }
             (RecipientKind::Remote, Mode::Lmtp) => {
                 out.extend_from_slice(b"550 5.1.1 Not a local domain\r\n");
-                return self.count_error(out);
+                return self.count_refused_recipient(out);
             }
             (RecipientKind::Remote, Mode::Mx) => {
                 out.extend_from_slice(b"550 5.7.1 Relaying denied\r\n");
@@ -189,6 +189,17 @@ impl SmtpSession<'_> {
             Some(address) => Recipient::Known(address, RecipientKind::UnknownLocal),
             None => Recipient::UnknownPostmaster,
         }))
+    }
+
+    /// A refused recipient counts toward `limits.max_errors` (directory harvesting), except on LMTP,
+    /// whose client is this host's own MTA passing on what it accepted: closing its connection
+    /// would only delay the good recipients of the same batch.
+    fn count_refused_recipient(&mut self, out: &mut Vec<u8>) -> Flow {
+        if self.mode == Mode::Lmtp {
+            Flow::Continue
+        } else {
+            self.count_error(out)
+        }
     }
 
     /// Why the transaction cannot take message content now; `None` when it can.

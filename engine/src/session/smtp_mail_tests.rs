@@ -399,3 +399,14 @@ fn utf8_addresses_need_smtputf8() {
         ],
     );
 }
+
+#[test]
+fn lmtp_unknown_recipients_do_not_close_the_connection() {
+    let world = world("[limits]\nmax_errors = 2\n");
+    let mut transcript = String::from("S: 220 *\nC: LHLO mta\nS: 250-*\nS: 250-*\nS: 250-*\nS: 250-*\nS: 250-*\nS: 250-*\nS: 250 *\nC: MAIL FROM:<>\nS: 250 *\n");
+    for i in 0..5 {
+        transcript.push_str(&format!("C: RCPT TO:<nobody{i}@example.test>\nS: 550 5.1.1 *\n"));
+    }
+    transcript.push_str(&format!("C: RCPT TO:<{BOB}>\nS: 250 2.1.5 *\nC: QUIT\nS: 221 *\nCLOSED"));
+    converse(&world, true, &[Step::T(&transcript)]);
+}
