@@ -291,3 +291,58 @@ print("lmtp tcp ok")
     assert_copy(&stored, "", BOB, "LMTP", "Subject: tcp\r\n\r\nhi\r\n");
     assert!(stored.contains("(127.0.0.1)"), "{stored}");
 }
+
+/// STARTTLS command injection (CVE-2011-0411 style): a command pipelined in plaintext after
+/// STARTTLS must never run inside the TLS session. Either the server drops it (the NOOP is then
+/// the first thing answered under TLS) or the handshake fails; the injected command's reply must
+/// never appear.
+#[test]
+fn plaintext_pipelined_after_starttls_never_runs() {
+    let server = server_with_users();
+    let script = format!(
+        r#"
+import socket, ssl
+s = socket.create_connection(("127.0.0.1", {port}))
+f = s.makefile("rb")
+assert f.readline().startswith(b"220 ")
+s.sendall(b"EHLO mta.remote.example\r\n")
+while not f.readline().startswith(b"250 "):
+    pass
+s.sendall(b"STARTTLS\r\nMAIL FROM:<inject@remote.example>\r\n")
+assert f.readline().startswith(b"220 2.0.0"), "no 220 to STARTTLS"
+ctx = ssl.create_default_context(cafile={cert:?})
+try:
+    t = ctx.wrap_socket(s, server_hostname="localhost")
+except (ssl.SSLError, OSError):
+    print("handshake refused: safe")
+    raise SystemExit(0)
+tf = t.makefile("rb")
+t.sendall(b"NOOP\r\n")
+line = tf.readline()
+assert line.startswith(b"250 2.0.0"), line
+t.sendall(b"QUIT\r\n")
+print("injection dropped: safe")
+"#,
+        port = server.smtp,
+        cert = server.cert_path().to_str().expect("path"),
+    );
+    let (ok, out) = run("python3", &["-c", &script], "");
+    assert!(ok && out.contains("safe"), "{out}\nserver log:\n{}", server.log_text());
+    eprintln!("{}", out.trim());
+}
+
+#[test]
+fn swaks_mx_pipelining_and_chunking_over_starttls() {
+    let server = server_with_users();
+    let mx = format!("127.0.0.1:{}", server.smtp);
+    let (ok, out) = run(
+        "swaks",
+        &["--server", &mx, "--tls", "--pipeline", "--from", "s@remote.example", "--to", &format!("{ALICE},{BOB}")],
+        "",
+    );
+    assert!(ok && out.contains("250 2.0.0 Message accepted"), "{out}");
+    for user in [ALICE, BOB] {
+        let (_, list, _) = server.cli(&["message", "list", user], "");
+        assert_eq!(list.lines().count(), 1, "{user}: {list}");
+    }
+}
