@@ -332,7 +332,7 @@ print("injection dropped: safe")
 }
 
 #[test]
-fn swaks_mx_pipelining_and_chunking_over_starttls() {
+fn swaks_mx_pipelining_over_starttls() {
     let server = server_with_users();
     let mx = format!("127.0.0.1:{}", server.smtp);
     let (ok, out) = run(
