@@ -37,6 +37,8 @@ pub struct Config {
     #[serde(default)]
     pub auth: AuthConfig,
     #[serde(default)]
+    pub smtp: SmtpConfig,
+    #[serde(default)]
     pub log: LogConfig,
     /// Load-test targets by name (`local`, `norman`); read by `mailgenic-loadtest` only.
     #[serde(default)]
@@ -164,6 +166,11 @@ impl Default for Limits {
     }
 }
 
+/// The mail store's cap on one stored message (`storage::mail::MAX_MESSAGE_BYTES`).
+const MAX_STORED_MESSAGE_BYTES: u64 = 100 << 20;
+/// Room kept under that cap for the trace fields written in front of each delivered copy.
+const TRACE_ALLOWANCE_BYTES: u64 = 64 << 10;
+
 /// Timeouts, all in seconds.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -225,6 +232,24 @@ impl Default for AuthConfig {
             failure_delay_max_ms: 15_000,
             failure_window_secs: 900,
         }
+    }
+}
+
+/// SMTP policy (MX, submission and LMTP).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SmtpConfig {
+    /// The MX (`listen.smtp`) refuses `MAIL FROM` until STARTTLS is done (`530 5.7.0`); `false`
+    /// also accepts mail in plaintext, for operators who must.
+    pub mx_require_tls: bool,
+    /// More `Received:` fields than this in a message means a routing loop (`554 5.4.6`);
+    /// RFC 5321 §6.3 suggests at least 100 hops are rarely legitimate, common practice is 30.
+    pub max_received_headers: usize,
+}
+
+impl Default for SmtpConfig {
+    fn default() -> Self {
+        SmtpConfig { mx_require_tls: true, max_received_headers: 30 }
     }
 }
 
@@ -368,6 +393,18 @@ impl Config {
                 "limits.max_line_bytes",
                 "must be at least 512 (RFC 5321 §4.5.3.1.4 needs 512 for a command line)".into(),
             ));
+        }
+        if l.max_message_bytes > MAX_STORED_MESSAGE_BYTES - TRACE_ALLOWANCE_BYTES {
+            return Err((
+                "limits.max_message_bytes",
+                format!(
+                    "must be at most {} bytes: the store keeps messages of up to 100 MiB, trace fields included",
+                    MAX_STORED_MESSAGE_BYTES - TRACE_ALLOWANCE_BYTES
+                ),
+            ));
+        }
+        if self.smtp.max_received_headers == 0 {
+            return Err(("smtp.max_received_headers", "must be at least 1".into()));
         }
         let t = &self.timeouts;
         for (key, value) in [

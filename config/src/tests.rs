@@ -103,3 +103,16 @@ fn key_at_finds_table_and_key() {
     assert_eq!(key_at(text, 2), "a");
     assert_eq!(key_at(text, text.len() - 2), "t.b");
 }
+
+#[test]
+fn smtp_policy_defaults_and_limits() {
+    let c = load(MINIMAL).expect("minimal config loads");
+    assert!(c.smtp.mx_require_tls);
+    assert_eq!(c.smtp.max_received_headers, 30);
+    let c = load(&format!("{MINIMAL}[smtp]\nmx_require_tls = false\n")).expect("plaintext MX allowed");
+    assert!(!c.smtp.mx_require_tls);
+    let e = load(&format!("{MINIMAL}[smtp]\nmax_received_headers = 0\n")).unwrap_err();
+    assert_eq!(e.key, "smtp.max_received_headers");
+    let e = load(&format!("{MINIMAL}[limits]\nmax_message_bytes = 104857600\n")).unwrap_err();
+    assert_eq!(e.key, "limits.max_message_bytes");
+}

@@ -5,10 +5,14 @@
 //! `user passwd` and `user del`, drops the account from the credential cache. While the server is
 //! stopped, the CLI opens the store itself and calls the same [`execute`].
 //!
+//! Mail requests (queue, mailboxes, messages) are answered by [`crate::admin_mail`].
+//!
 //! The wire format is one JSON object per line each way. Passwords never cross it: the CLI hashes
 //! them (argon2id) and sends the PHC string.
 
+use crate::admin_mail::MailQuery;
 use crate::auth::Authenticator;
+use base64::Engine;
 use serde::{Deserialize, Serialize};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::fs::PermissionsExt;
@@ -54,25 +58,47 @@ pub enum Request {
     StoreBackup {
         dir: String,
     },
+    QueueList,
+    QueueShow {
+        id: u64,
+    },
+    QueueDelete {
+        id: u64,
+    },
+    MailboxList {
+        user: String,
+    },
+    MessageList {
+        user: String,
+        mailbox: String,
+    },
+    MessageShow {
+        user: String,
+        mailbox: String,
+        uid: u32,
+    },
 }
 
 /// Its outcome: lines to print, or an error to report.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Response {
     pub ok: bool,
     #[serde(default)]
     pub lines: Vec<String>,
     #[serde(default)]
     pub error: String,
+    /// Raw bytes for the CLI to write as they are (`message show`), base64 on the wire.
+    #[serde(default)]
+    pub raw_base64: String,
 }
 
 impl Response {
     fn ok(lines: Vec<String>) -> Response {
-        Response { ok: true, lines, error: String::new() }
+        Response { ok: true, lines, error: String::new(), raw_base64: String::new() }
     }
 
     fn error(error: impl Into<String>) -> Response {
-        Response { ok: false, lines: Vec::new(), error: error.into() }
+        Response { ok: false, lines: Vec::new(), error: error.into(), raw_base64: String::new() }
     }
 }
 
@@ -85,15 +111,44 @@ pub fn execute(store: &Store, request: &Request, auth: Option<&Authenticator>) -
             Ok(Ok(problems)) if problems.is_empty() => Response::ok(vec!["store check: no problems found".into()]),
             Ok(Ok(problems)) => {
                 let error = format!("store check: {} problem(s) found", problems.len());
-                Response { ok: false, lines: problems, error }
+                Response { ok: false, lines: problems, error, ..Response::default() }
             }
             Ok(Err(e)) | Err(e) => Response::error(e.to_string()),
+        };
+    }
+    if let Some(query) = mail_query(request) {
+        return match crate::admin_mail::run(store, &query) {
+            Ok(output) => {
+                let mut response = Response::ok(output.lines);
+                if let Some(raw) = output.raw {
+                    response.raw_base64 = base64::engine::general_purpose::STANDARD.encode(raw);
+                }
+                response
+            }
+            Err(e) => Response::error(e.to_string()),
         };
     }
     match run(store, request, auth) {
         Ok(lines) => Response::ok(lines),
         Err(e) => Response::error(e.to_string()),
     }
+}
+
+/// The mail requests, handed to [`crate::admin_mail`].
+fn mail_query(request: &Request) -> Option<MailQuery> {
+    Some(match request {
+        Request::QueueList => MailQuery::QueueList,
+        Request::QueueShow { id } => MailQuery::QueueShow { id: *id },
+        Request::QueueDelete { id } => MailQuery::QueueDelete { id: *id },
+        Request::MailboxList { user } => MailQuery::MailboxList { user: user.clone() },
+        Request::MessageList { user, mailbox } => {
+            MailQuery::MessageList { user: user.clone(), mailbox: mailbox.clone() }
+        }
+        Request::MessageShow { user, mailbox, uid } => {
+            MailQuery::MessageShow { user: user.clone(), mailbox: mailbox.clone(), uid: *uid }
+        }
+        _ => return None,
+    })
 }
 
 fn run(store: &Store, request: &Request, auth: Option<&Authenticator>) -> Result<Vec<String>, StoreError> {
@@ -158,6 +213,12 @@ fn run(store: &Store, request: &Request, auth: Option<&Authenticator>) -> Result
                 .map(|a| format!("{}{}", a.address, if a.enabled { "" } else { " (disabled)" }))
                 .collect())
         }
+        Request::QueueList
+        | Request::QueueShow { .. }
+        | Request::QueueDelete { .. }
+        | Request::MailboxList { .. }
+        | Request::MessageList { .. }
+        | Request::MessageShow { .. } => Err(StoreError::Invalid("not an account request".into())),
     }
 }
 
@@ -235,6 +296,12 @@ fn op_name(request: &Request) -> &'static str {
         Request::UserList { .. } => "user list",
         Request::StoreCheck => "store check",
         Request::StoreBackup { .. } => "store backup",
+        Request::QueueList => "queue list",
+        Request::QueueShow { .. } => "queue show",
+        Request::QueueDelete { .. } => "queue delete",
+        Request::MailboxList { .. } => "mailbox list",
+        Request::MessageList { .. } => "message list",
+        Request::MessageShow { .. } => "message show",
     }
 }
 

@@ -45,6 +45,21 @@ enum Command {
         #[command(subcommand)]
         action: StoreAction,
     },
+    /// Inspect and prune the outbound queue.
+    Queue {
+        #[command(subcommand)]
+        action: QueueAction,
+    },
+    /// List an account's mailboxes.
+    Mailbox {
+        #[command(subcommand)]
+        action: MailboxAction,
+    },
+    /// List and show stored messages.
+    Message {
+        #[command(subcommand)]
+        action: MessageAction,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -53,6 +68,34 @@ enum StoreAction {
     Check,
     /// Write a consistent copy of the store (a RocksDB checkpoint) into DIR, online.
     Backup { dir: PathBuf },
+}
+
+#[derive(Debug, Subcommand)]
+enum QueueAction {
+    /// List queued messages: id, sender, recipients, size, next attempt.
+    List,
+    /// Show one queued message: its envelope and its text.
+    Show { id: u64 },
+    /// Delete a queued message (it will not be delivered).
+    Delete { id: u64 },
+}
+
+#[derive(Debug, Subcommand)]
+enum MailboxAction {
+    /// List the mailboxes of USER with their message counts.
+    List { user: String },
+}
+
+#[derive(Debug, Subcommand)]
+enum MessageAction {
+    /// List the messages of a mailbox (default INBOX): UID, size, date, flags.
+    List {
+        user: String,
+        #[arg(default_value = "INBOX")]
+        mailbox: String,
+    },
+    /// Write one message, exactly as stored, to standard output.
+    Show { user: String, mailbox: String, uid: u32 },
 }
 
 #[derive(Debug, Subcommand)]
@@ -132,6 +175,22 @@ pub fn main() -> ExitCode {
             };
             administer(&config, Request::StoreBackup { dir: dir.to_string_lossy().into_owned() })
         }
+        Command::Queue { action } => administer(
+            &config,
+            match action {
+                QueueAction::List => Request::QueueList,
+                QueueAction::Show { id } => Request::QueueShow { id },
+                QueueAction::Delete { id } => Request::QueueDelete { id },
+            },
+        ),
+        Command::Mailbox { action: MailboxAction::List { user } } => administer(&config, Request::MailboxList { user }),
+        Command::Message { action } => administer(
+            &config,
+            match action {
+                MessageAction::List { user, mailbox } => Request::MessageList { user, mailbox },
+                MessageAction::Show { user, mailbox, uid } => Request::MessageShow { user, mailbox, uid },
+            },
+        ),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -217,6 +276,16 @@ fn administer(config: &Config, request: Request) -> anyhow::Result<()> {
 fn print_response(response: Response) -> anyhow::Result<()> {
     for line in &response.lines {
         println!("{line}");
+    }
+    if !response.raw_base64.is_empty() {
+        use base64::Engine;
+        use std::io::Write;
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(&response.raw_base64)
+            .map_err(|e| anyhow::anyhow!("malformed admin response: {e}"))?;
+        let mut stdout = std::io::stdout().lock();
+        stdout.write_all(&raw)?;
+        stdout.flush()?;
     }
     if response.ok {
         Ok(())

@@ -6,9 +6,11 @@
 //! - [`server`]: start-up, per-core runtimes, listeners, limits, privileges, shutdown.
 //! - [`auth`]: password verification off the reactor, the credential cache, failure brakes.
 //! - [`admin`]: domain and account administration (admin socket and direct store access).
+//! - [`admin_mail`]: the operator's view of the queue, mailboxes and messages.
 //! - [`cli`]: the `mailgenic` command line.
 
 pub mod admin;
+pub mod admin_mail;
 pub mod auth;
 pub mod cli;
 pub mod io;

@@ -5,7 +5,9 @@
 //! tokio-uring socket in production and over an in-memory pipe in transcript tests.
 
 pub mod certs;
+pub mod starttls;
 pub mod tls;
+pub mod unix;
 
 use std::io;
 
@@ -22,6 +24,12 @@ pub trait Transport {
     /// on a transport without it IDLE reports changes only when the client sends something.
     async fn readable(&mut self) -> io::Result<()> {
         Ok(())
+    }
+
+    /// Runs the TLS server handshake over this plaintext stream (SMTP STARTTLS, RFC 3207) and
+    /// returns the negotiated version and cipher suite. Transports that cannot upgrade say so.
+    async fn start_tls(&mut self) -> io::Result<String> {
+        Err(io::Error::new(io::ErrorKind::Unsupported, "STARTTLS is not available on this connection"))
     }
 }
 

@@ -2,6 +2,7 @@
 
 use super::listeners::CoreListeners;
 use super::Shared;
+use crate::io::starttls::StartTlsStream;
 use crate::io::tls::TlsStream;
 use crate::io::Transport;
 use crate::session::{imap, smtp, SessionContext};
@@ -19,6 +20,10 @@ pub enum Service {
     Imaps,
     /// SMTP submission over implicit TLS.
     Submissions,
+    /// SMTP for other MTAs (MX), plaintext with STARTTLS.
+    Smtp,
+    /// LMTP over TCP, plaintext, for an MTA on another host of a private network.
+    LmtpTcp,
 }
 
 impl Service {
@@ -26,6 +31,8 @@ impl Service {
         match self {
             Service::Imaps => "imaps",
             Service::Submissions => "submissions",
+            Service::Smtp => "smtp",
+            Service::LmtpTcp => "lmtp-tcp",
         }
     }
 }
@@ -35,6 +42,7 @@ pub fn run(
     core: usize,
     cpu: Option<usize>,
     listeners: CoreListeners,
+    lmtp: Option<std::os::unix::net::UnixListener>,
     shared: Arc<Shared>,
     shutdown: watch::Receiver<bool>,
 ) {
@@ -53,6 +61,20 @@ pub fn run(
                 shutdown.clone(),
                 Rc::clone(&active),
             ));
+        }
+        if let Some(lmtp) = lmtp {
+            match tokio::net::UnixListener::from_std(lmtp) {
+                Ok(listener) => {
+                    tokio_uring::spawn(lmtp_accept_loop(
+                        core,
+                        listener,
+                        Arc::clone(&shared),
+                        shutdown.clone(),
+                        Rc::clone(&active),
+                    ));
+                }
+                Err(e) => tracing::error!(core, error = %e, "cannot accept LMTP connections on this core"),
+            }
         }
         let mut waiter = shutdown.clone();
         while !*waiter.borrow_and_update() {
@@ -112,7 +134,115 @@ async fn accept_loop(
         let shutdown = shutdown.clone();
         let active = Rc::clone(&active);
         tokio_uring::spawn(async move {
-            serve_connection(core, service, stream, peer, &shared, shutdown).await;
+            if matches!(service, Service::Smtp | Service::LmtpTcp) {
+                serve_plain_connection(core, service, stream, peer, &shared, shutdown).await;
+            } else {
+                serve_connection(core, service, stream, peer, &shared, shutdown).await;
+            }
+            active.set(active.get() - 1);
+        });
+    }
+}
+
+/// Serves one connection that starts in plaintext: MX (TLS after STARTTLS) or LMTP over TCP.
+async fn serve_plain_connection(
+    core: usize,
+    service: Service,
+    stream: tokio_uring::net::TcpStream,
+    peer: SocketAddr,
+    shared: &Shared,
+    shutdown: watch::Receiver<bool>,
+) {
+    let started = Instant::now();
+    let permit = shared.limiter.acquire(peer.ip());
+    let tls_config = Arc::clone(&shared.certs.current().smtp);
+    let handshake = Duration::from_secs(shared.config.timeouts.tls_handshake_secs);
+    let mut mx = if service == Service::Smtp {
+        StartTlsStream::new(stream, tls_config, handshake)
+    } else {
+        StartTlsStream::plain(stream)
+    };
+    let ctx = SessionContext {
+        config: Arc::clone(&shared.config),
+        auth: Arc::clone(&shared.auth),
+        store: shared.store.clone(),
+        peer,
+        shutdown,
+        tls: None,
+    };
+    let result = if permit.is_none() {
+        mx.write_all(b"421 4.7.0 Too many connections from your address\r\n").await.map(|()| None)
+    } else if service == Service::Smtp {
+        smtp::serve_mx(&mut mx, &ctx).await
+    } else {
+        smtp::serve_lmtp(&mut mx, &ctx).await
+    };
+    mx.close().await;
+    let error = result.err().map(|e| e.to_string()).unwrap_or_default();
+    let (tls, cipher, bytes_in, bytes_out) = match mx.tls() {
+        Some(t) => (t.protocol_version(), t.cipher_suite(), t.bytes_in, t.bytes_out),
+        None => ("none", String::new(), 0, 0),
+    };
+    tracing::info!(
+        %peer,
+        service = service.name(),
+        core,
+        tls,
+        cipher = %cipher,
+        duration_ms = started.elapsed().as_millis() as u64,
+        bytes_in = bytes_in + mx.plain_bytes_in,
+        bytes_out = bytes_out + mx.plain_bytes_out,
+        error,
+        refused = permit.is_none(),
+        "connection closed"
+    );
+}
+
+/// Accepts LMTP connections on this core's clone of the UNIX socket.
+async fn lmtp_accept_loop(
+    core: usize,
+    listener: tokio::net::UnixListener,
+    shared: Arc<Shared>,
+    mut shutdown: watch::Receiver<bool>,
+    active: Rc<Cell<usize>>,
+) {
+    loop {
+        let accepted = tokio::select! {
+            biased;
+            _ = shutdown.changed() => return,
+            accepted = listener.accept() => accepted,
+        };
+        let mut stream = match accepted {
+            Ok((stream, _)) => stream,
+            Err(e) => {
+                tracing::warn!(core, service = "lmtp", error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        active.set(active.get() + 1);
+        let ctx = SessionContext {
+            config: Arc::clone(&shared.config),
+            auth: Arc::clone(&shared.auth),
+            store: shared.store.clone(),
+            // A local socket has no peer address; the Received field then names none.
+            peer: SocketAddr::from(([0, 0, 0, 0], 0)),
+            shutdown: shutdown.clone(),
+            tls: None,
+        };
+        let active = Rc::clone(&active);
+        tokio_uring::spawn(async move {
+            let started = Instant::now();
+            let result = smtp::serve_lmtp(&mut stream, &ctx).await;
+            let _ = tokio::io::AsyncWriteExt::shutdown(&mut stream).await;
+            let error = result.err().map(|e| e.to_string()).unwrap_or_default();
+            tracing::info!(
+                service = "lmtp",
+                core,
+                duration_ms = started.elapsed().as_millis() as u64,
+                error,
+                "connection closed"
+            );
             active.set(active.get() - 1);
         });
     }
@@ -131,7 +261,7 @@ async fn serve_connection(
     let configs = shared.certs.current();
     let tls_config = match service {
         Service::Imaps => Arc::clone(&configs.imap),
-        Service::Submissions => Arc::clone(&configs.smtp),
+        Service::Submissions | Service::Smtp | Service::LmtpTcp => Arc::clone(&configs.smtp),
     };
     drop(configs);
     let handshake = Duration::from_secs(shared.config.timeouts.tls_handshake_secs);
@@ -145,20 +275,25 @@ async fn serve_connection(
     let ctx = SessionContext {
         config: Arc::clone(&shared.config),
         auth: Arc::clone(&shared.auth),
-        mail: shared.mail.clone(),
+        store: shared.store.clone(),
         peer,
         shutdown,
+        tls: Some(format!("{} {}", tls.protocol_version(), tls.cipher_suite())),
     };
     let result = if permit.is_none() {
         let refusal: &[u8] = match service {
             Service::Imaps => b"* BYE [UNAVAILABLE] Too many connections from your address\r\n",
-            Service::Submissions => b"421 4.7.0 Too many connections from your address\r\n",
+            Service::Submissions | Service::Smtp | Service::LmtpTcp => {
+                b"421 4.7.0 Too many connections from your address\r\n"
+            }
         };
         tls.write_all(refusal).await.map(|()| None)
     } else {
         match service {
             Service::Imaps => imap::serve(&mut tls, &ctx).await,
             Service::Submissions => smtp::serve_submission(&mut tls, &ctx).await,
+            // accept_loop hands the plaintext-first services to serve_plain_connection.
+            Service::Smtp | Service::LmtpTcp => Ok(None),
         }
     };
     tls.close().await;

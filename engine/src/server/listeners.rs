@@ -19,8 +19,12 @@ pub type CoreListeners = Vec<(Service, TcpListener)>;
 
 pub fn bind_all(config: &Config, cores: usize) -> anyhow::Result<Vec<CoreListeners>> {
     let mut per_core: Vec<CoreListeners> = (0..cores).map(|_| Vec::new()).collect();
-    for (service, value) in [(Service::Imaps, &config.listen.imaps), (Service::Submissions, &config.listen.submissions)]
-    {
+    for (service, value) in [
+        (Service::Imaps, &config.listen.imaps),
+        (Service::Submissions, &config.listen.submissions),
+        (Service::Smtp, &config.listen.smtp),
+        (Service::LmtpTcp, &config.listen.lmtp_tcp),
+    ] {
         let Some(mut addr) = ListenConfig::addr(value) else { continue };
         for (core, listeners) in per_core.iter_mut().enumerate() {
             let listener = bind(addr).with_context(|| format!("cannot listen for {} on {addr}", service.name()))?;

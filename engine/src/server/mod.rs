@@ -40,10 +40,9 @@ pub use limits::ConnectionLimiter;
 pub struct Shared {
     pub config: Arc<Config>,
     pub auth: Arc<Authenticator>,
+    pub store: Store,
     pub certs: Arc<CertStore>,
     pub limiter: ConnectionLimiter,
-    /// The mail store's async API, handed to every session.
-    pub mail: storage::mail::MailStore,
 }
 
 /// Runs the server until SIGTERM or SIGINT; returns once it has shut down.
@@ -61,13 +60,14 @@ pub fn serve(config: Config) -> anyhow::Result<()> {
     let store = Store::open(&config.store_path()).map_err(|e| anyhow::anyhow!("{e}"))?;
     let verify_threads = if config.auth.verify_threads == 0 { cores } else { config.auth.verify_threads };
     let auth = Authenticator::start(store.clone(), config.auth.clone(), verify_threads)?;
+    let lmtp = bind_lmtp(&config)?;
     let admin_socket = admin::start_server(&config.listen.admin_socket, store.clone(), Arc::clone(&auth))?;
     let shared = Arc::new(Shared {
         config: Arc::clone(&config),
         auth,
+        store: store.clone(),
         certs: Arc::clone(&certs),
         limiter: ConnectionLimiter::new(config.limits.max_connections_per_ip),
-        mail: store.mail(),
     });
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
     let cpus = allowed_cpus();
@@ -76,10 +76,11 @@ pub fn serve(config: Config) -> anyhow::Result<()> {
         let shared = Arc::clone(&shared);
         let shutdown = shutdown_rx.clone();
         let cpu = cpus.get(core % cpus.len().max(1)).copied();
+        let lmtp = lmtp.as_ref().map(std::os::unix::net::UnixListener::try_clone).transpose()?;
         threads.push(
             std::thread::Builder::new()
                 .name(format!("core-{core}"))
-                .spawn(move || self::core::run(core, cpu, listeners, shared, shutdown))?,
+                .spawn(move || self::core::run(core, cpu, listeners, lmtp, shared, shutdown))?,
         );
     }
     tracing::info!(cores, data_dir = %config.data_dir.display(), "mailgenic started");
@@ -92,8 +93,24 @@ pub fn serve(config: Config) -> anyhow::Result<()> {
         }
     }
     let _ = std::fs::remove_file(&admin_socket);
+    if lmtp.is_some() {
+        let _ = std::fs::remove_file(&config.listen.lmtp_socket);
+    }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Binds the LMTP UNIX socket (after privileges are dropped, so the file belongs to the service
+/// user); every core accepts on a clone of it.
+fn bind_lmtp(config: &Config) -> anyhow::Result<Option<std::os::unix::net::UnixListener>> {
+    let path = &config.listen.lmtp_socket;
+    if path.as_os_str().is_empty() {
+        return Ok(None);
+    }
+    let listener =
+        crate::io::unix::bind(path).with_context(|| format!("cannot bind LMTP socket {}", path.display()))?;
+    tracing::info!(service = "lmtp", path = %path.display(), "listening");
+    Ok(Some(listener))
 }
 
 /// Takes an exclusive `flock` on `data_dir/mailgenic.lock` for the life of the process and writes

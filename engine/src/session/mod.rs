@@ -16,6 +16,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use storage::mail::MailStore;
+use storage::Store;
 use tokio::sync::watch;
 
 /// What every session needs from its server.
@@ -23,12 +24,22 @@ use tokio::sync::watch;
 pub struct SessionContext {
     pub config: Arc<Config>,
     pub auth: Arc<Authenticator>,
-    /// The mail store (IMAP reads and writes mailboxes through it).
-    pub mail: MailStore,
+    /// The store that mail is delivered to and recipients are looked up in.
+    pub store: Store,
     /// The client's address (for failure counting and logs).
     pub peer: SocketAddr,
     /// `true` once the server is shutting down.
     pub shutdown: watch::Receiver<bool>,
+    /// The TLS protocol version and cipher suite of the connection (`TLSv1.3 TLS13_AES_...`), for
+    /// `Received:` fields; `None` on a plaintext connection.
+    pub tls: Option<String>,
+}
+
+impl SessionContext {
+    /// The store's async mail API (a cheap handle).
+    pub fn mail(&self) -> MailStore {
+        self.store.mail()
+    }
 }
 
 /// Why the wait for client input ended.

@@ -28,9 +28,12 @@ fn ehlo_auth_plain_and_quit() {
             "S: 220 mail.example.test ESMTP Mailgenic
              C: EHLO client.example
              S: 250-mail.example.test greets 192.0.2.7
-             S: 250-AUTH PLAIN LOGIN
-             S: 250-SIZE 67108864
              S: 250-PIPELINING
+             S: 250-SIZE 67108864
+             S: 250-8BITMIME
+             S: 250-SMTPUTF8
+             S: 250-CHUNKING
+             S: 250-AUTH PLAIN LOGIN
              S: 250 ENHANCEDSTATUSCODES
              C: MAIL FROM:<{USER}>
              S: 530 5.7.0 Authentication required
@@ -57,6 +60,9 @@ fn auth_login_and_plain_without_initial_response() {
         &format!(
             "S: 220 *
              C: EHLO x
+             S: 250-*
+             S: 250-*
+             S: 250-*
              S: 250-*
              S: 250-*
              S: 250-*

@@ -70,6 +70,11 @@ impl Transport for PipeTransport {
         }
         Ok(())
     }
+
+    /// A pretend upgrade: the pipe stays as it is, the session believes TLS is up.
+    async fn start_tls(&mut self) -> io::Result<String> {
+        Ok("TLSv1.3 TEST_PIPE".into())
+    }
 }
 
 impl PipeClient {
@@ -154,9 +159,10 @@ impl World {
         let ctx = SessionContext {
             config: Arc::new(config),
             auth,
-            mail: store.mail(),
+            store: store.clone(),
             peer: "192.0.2.7:50000".parse().expect("peer"),
             shutdown: shutdown_rx,
+            tls: Some("TLSv1.3 TLS13_AES_256_GCM_SHA384".into()),
         };
         World { dir, store, ctx, shutdown }
     }

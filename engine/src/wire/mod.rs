@@ -8,3 +8,4 @@ pub mod imap_search;
 pub mod imap_values;
 pub mod sasl;
 pub mod smtp;
+pub mod smtp_data;

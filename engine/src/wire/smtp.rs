@@ -10,7 +10,7 @@
 //! ```
 //!
 //! Command lines may end in a bare LF (as many MTAs accept); message content is framed elsewhere
-//! and strictly, because that is where SMTP smuggling lives.
+//! ([`super::smtp_data`]) and strictly, because that is where SMTP smuggling lives.
 
 use memchr::memchr;
 

@@ -21,6 +21,10 @@ pub struct Server {
     pub log: Arc<Mutex<Vec<String>>>,
     pub imaps: u16,
     pub submissions: u16,
+    /// The MX port (plaintext, STARTTLS).
+    pub smtp: u16,
+    /// LMTP over TCP.
+    pub lmtp_tcp: u16,
 }
 
 /// Writes a config for a server in `dir` with `extra` appended (TOML).
@@ -31,7 +35,7 @@ pub fn write_config(dir: &Path, extra: &str) -> PathBuf {
         if extra.contains("[auth]") { "" } else { "[auth]\nfailure_delay_ms = 20\nfailure_delay_max_ms = 100\n" };
     let text = format!(
         "hostname = \"localhost\"\ndata_dir = \"data\"\ncores = 2\n\
-         [listen]\nimaps = \"127.0.0.1:0\"\nsubmissions = \"127.0.0.1:0\"\nsmtp = \"\"\n{auth}{extra}"
+         [listen]\nimaps = \"127.0.0.1:0\"\nsubmissions = \"127.0.0.1:0\"\nsmtp = \"127.0.0.1:0\"\nlmtp_tcp = \"127.0.0.1:0\"\n{auth}{extra}"
     );
     std::fs::write(&config, text).expect("write config");
     config
@@ -43,8 +47,17 @@ impl Server {
         let temp = tempfile::tempdir().expect("temp dir");
         let dir = temp.path().to_path_buf();
         let config = write_config(&dir, extra);
-        let mut server =
-            Server { dir, _temp: Some(temp), config, child: None, log: Arc::default(), imaps: 0, submissions: 0 };
+        let mut server = Server {
+            dir,
+            _temp: Some(temp),
+            config,
+            child: None,
+            log: Arc::default(),
+            imaps: 0,
+            submissions: 0,
+            smtp: 0,
+            lmtp_tcp: 0,
+        };
         server.launch();
         server
     }
@@ -59,6 +72,8 @@ impl Server {
             log: Arc::default(),
             imaps: 0,
             submissions: 0,
+            smtp: 0,
+            lmtp_tcp: 0,
         }
     }
 
@@ -86,6 +101,8 @@ impl Server {
         assert!(started, "server did not start; log:\n{}", self.log_text());
         self.imaps = self.port("imaps");
         self.submissions = self.port("submissions");
+        self.smtp = self.port("smtp");
+        self.lmtp_tcp = self.port("lmtp-tcp");
     }
 
     fn port(&self, service: &str) -> u16 {
@@ -151,6 +168,11 @@ impl Server {
         assert!(code == 0 || err.contains("exists already"), "domain add: {err}");
         let (code, out, err) = self.cli(&["user", "add", address, "--password-stdin"], &format!("{password}\n"));
         assert_eq!(code, 0, "user add: {out} {err}");
+    }
+
+    /// The LMTP UNIX socket (the default, `<data_dir>/lmtp.sock`).
+    pub fn lmtp_socket(&self) -> PathBuf {
+        self.dir.join("data/lmtp.sock")
     }
 
     pub fn cert_path(&self) -> PathBuf {

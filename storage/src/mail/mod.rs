@@ -219,6 +219,34 @@ impl MailStore {
         self.write_weighted(weight, move |t| messages::deliver(t, &body, recipients, internal_date)).await
     }
 
+    /// Whether `address` is a local account, an unknown user of a local domain, or remote; looked
+    /// up on a reader thread.
+    pub async fn recipient_kind(&self, address: &Address) -> Result<RecipientKind, StoreError> {
+        let (store, address) = (self.store.clone(), address.clone());
+        self.read(move |_| {
+            if !store.is_local_domain(&address.domain())? {
+                Ok(RecipientKind::Remote)
+            } else if store.account(&address)?.is_some() {
+                Ok(RecipientKind::Local)
+            } else {
+                Ok(RecipientKind::UnknownLocal)
+            }
+        })
+        .await
+    }
+
+    /// The account `postmaster@<first local domain>`, if it exists (where mail to `<postmaster>`
+    /// goes).
+    pub async fn postmaster(&self) -> Result<Option<Address>, StoreError> {
+        let store = self.store.clone();
+        self.read(move |_| {
+            let Some(domain) = store.domains()?.into_iter().next() else { return Ok(None) };
+            let address = Address::parse(&format!("postmaster@{domain}"))?;
+            Ok(store.account(&address)?.map(|_| address))
+        })
+        .await
+    }
+
     /// UID, MODSEQ, flags, INTERNALDATE and size of the messages in `uids`, in UID order.
     pub async fn fetch_summaries(
         &self,

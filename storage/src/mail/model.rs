@@ -234,6 +234,17 @@ pub struct Recipient {
     pub prefix: Vec<u8>,
 }
 
+/// What a recipient address is to this host (SMTP `RCPT TO`, LMTP).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecipientKind {
+    /// An account of a local domain: deliver to its INBOX.
+    Local,
+    /// A local domain, but no such account.
+    UnknownLocal,
+    /// Not a local domain.
+    Remote,
+}
+
 /// Where a stored message ended up (APPENDUID needs both numbers).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Appended {

@@ -28,7 +28,7 @@ impl ImapSession<'_> {
         }
         let internal_date = date.unwrap_or_else(now);
         let message = NewMessage { prefix: Vec::new(), body: body.to_vec(), flags, internal_date };
-        match self.ctx.mail.append(&account, &name, message).await {
+        match self.ctx.mail().append(&account, &name, message).await {
             Ok(appended) => {
                 // Appended to the selected mailbox: its EXISTS belongs in this response.
                 if self.selected.as_ref().is_some_and(|s| s.name == name) {

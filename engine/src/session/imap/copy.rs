@@ -38,7 +38,7 @@ impl ImapSession<'_> {
             return Flow::Continue;
         }
         let source = selected.name.clone();
-        let mail = &self.ctx.mail;
+        let mail = &self.ctx.mail();
         let result = if moving {
             mail.move_messages(&account, &source, uid_set(&uids), &target).await
         } else {

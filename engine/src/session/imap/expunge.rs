@@ -28,7 +28,7 @@ impl ImapSession<'_> {
             return ok(out, tag, "EXPUNGE completed");
         }
         let name = selected.name.clone();
-        let expunged = match self.ctx.mail.expunge(&account, &name, set).await {
+        let expunged = match self.ctx.mail().expunge(&account, &name, set).await {
             Ok(uids) => uids,
             Err(e) => return store_failed(out, tag, &e),
         };

@@ -59,7 +59,7 @@ impl ImapSession<'_> {
         let sets_seen = !read_only && request.attrs.iter().any(FetchAttr::sets_seen);
         let wants_flags = request.attrs.contains(&FetchAttr::Flags);
         let header_only = request.attrs.iter().filter(|a| a.needs_content()).all(names_message_header);
-        let mail = self.ctx.mail.clone();
+        let mail = self.ctx.mail();
         for chunk in uids.chunks(FETCH_BATCH) {
             let set = uid_set(chunk);
             let mut messages: Vec<(MessageSummary, Option<MessageMeta>)> = if needs_meta {

@@ -25,7 +25,7 @@ impl ImapSession<'_> {
     ) -> io::Result<Flow> {
         let Some(account) = self.user.clone() else { return Ok(Flow::Continue) };
         // Subscribe before the last report, so that nothing committed in between is missed.
-        let mut changes = self.ctx.mail.watch(&account);
+        let mut changes = self.ctx.mail().watch(&account);
         self.sync(out, true).await;
         out.extend_from_slice(b"+ idling\r\n");
         let deadline = tokio::time::Instant::now() + Duration::from_secs(self.ctx.config.timeouts.imap_idle_secs);

@@ -31,7 +31,7 @@ impl ImapSession<'_> {
         let Some(name) = self.one_mailbox(args) else { return self.bad(out, tag, "Syntax: CREATE mailbox") };
         // A trailing separator only says that the name is meant to have inferiors (§6.3.4).
         let name = name.trim_end_matches('/').to_string();
-        match self.ctx.mail.create_mailbox(&account, &name, None).await {
+        match self.ctx.mail().create_mailbox(&account, &name, None).await {
             Ok(_) => ok(out, tag, "CREATE completed"),
             Err(e) => store_failed(out, tag, &e),
         }
@@ -43,7 +43,7 @@ impl ImapSession<'_> {
         if self.selected.as_ref().is_some_and(|s| s.name == name) {
             self.selected = None;
         }
-        match self.ctx.mail.delete_mailbox(&account, &name).await {
+        match self.ctx.mail().delete_mailbox(&account, &name).await {
             Ok(()) => ok(out, tag, "DELETE completed"),
             Err(e) => store_failed(out, tag, &e),
         }
@@ -60,7 +60,7 @@ impl ImapSession<'_> {
         if !parsed.is_empty() {
             return self.bad(out, tag, "Syntax: RENAME from to");
         }
-        match self.ctx.mail.rename_mailbox(&account, &from, &to).await {
+        match self.ctx.mail().rename_mailbox(&account, &from, &to).await {
             Ok(()) => ok(out, tag, "RENAME completed"),
             Err(e) => store_failed(out, tag, &e),
         }
@@ -70,9 +70,9 @@ impl ImapSession<'_> {
         let Some(account) = self.user.clone() else { return self.not_logged_in(out, tag) };
         let Some(name) = self.one_mailbox(args) else { return self.bad(out, tag, "Syntax: SUBSCRIBE mailbox") };
         let result = if on {
-            self.ctx.mail.subscribe(&account, &name).await
+            self.ctx.mail().subscribe(&account, &name).await
         } else {
-            self.ctx.mail.unsubscribe(&account, &name).await
+            self.ctx.mail().unsubscribe(&account, &name).await
         };
         match result {
             Ok(()) => ok(out, tag, if on { "SUBSCRIBE completed" } else { "UNSUBSCRIBE completed" }),
@@ -99,12 +99,12 @@ impl ImapSession<'_> {
         }
         let mut full = reference;
         full.extend_from_slice(&pattern);
-        let mailboxes = match self.ctx.mail.list_mailboxes(&account).await {
+        let mailboxes = match self.ctx.mail().list_mailboxes(&account).await {
             Ok(m) => m,
             Err(e) => return store_failed(out, tag, &e),
         };
         let subscriptions = if lsub {
-            match self.ctx.mail.subscriptions(&account).await {
+            match self.ctx.mail().subscriptions(&account).await {
                 Ok(s) => s,
                 Err(e) => return store_failed(out, tag, &e),
             }
@@ -143,7 +143,7 @@ impl ImapSession<'_> {
         let Some(items) = parsed.rest().strip_prefix(b"(").and_then(|r| r.strip_suffix(b")")) else {
             return self.bad(out, tag, "Syntax: STATUS mailbox (items)");
         };
-        let status = match self.ctx.mail.status(&account, &name).await {
+        let status = match self.ctx.mail().status(&account, &name).await {
             Ok(s) => s,
             Err(e) => return store_failed(out, tag, &e),
         };

@@ -39,7 +39,7 @@ impl ImapSession<'_> {
         let name = selected.name.clone();
         let seqs: Vec<u32> = selected.uids.clone();
         let largest_uid = seqs.last().copied().unwrap_or(0);
-        let summaries = match self.ctx.mail.fetch_summaries(&account, &name, UidSet::all()).await {
+        let summaries = match self.ctx.mail().fetch_summaries(&account, &name, UidSet::all()).await {
             Ok(s) => s,
             Err(e) => return store_failed(out, tag, &e),
         };
@@ -62,7 +62,7 @@ impl ImapSession<'_> {
         if uses_modseq {
             self.condstore = true;
         }
-        let mail = self.ctx.mail.clone();
+        let mail = self.ctx.mail();
         let mut matched: Vec<(u32, u32, u64)> = Vec::new();
         for chunk in summaries.chunks(SEARCH_BATCH) {
             let mut header_ends = HashMap::new();

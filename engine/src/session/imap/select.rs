@@ -105,7 +105,7 @@ impl ImapSession<'_> {
             }
             self.condstore = true;
         }
-        let mail = &self.ctx.mail;
+        let mail = &self.ctx.mail();
         // Subscribe before reading the state, so that no change in between goes unnoticed.
         let changes = mail.watch(&account);
         let info = match mail.mailbox(&account, &name).await {
@@ -147,7 +147,7 @@ impl ImapSession<'_> {
         let Some(account) = self.user.clone() else { return self.not_logged_in(out, tag) };
         if let Some(selected) = self.selected.take() {
             if !selected.read_only {
-                if let Err(e) = self.ctx.mail.expunge(&account, &selected.name, UidSet::all()).await {
+                if let Err(e) = self.ctx.mail().expunge(&account, &selected.name, UidSet::all()).await {
                     return store_failed(out, tag, &e);
                 }
             }
@@ -163,7 +163,7 @@ impl ImapSession<'_> {
         if !selected.take_notices().await && !(expunges_allowed && !selected.pending_expunges.is_empty()) {
             return;
         }
-        let mail = &self.ctx.mail;
+        let mail = &self.ctx.mail();
         let changes = match mail.changes_since(&account, &selected.name, selected.modseq).await {
             Ok(changes) => changes,
             Err(e) => {

@@ -33,11 +33,11 @@ impl ImapSession<'_> {
             reply(out, tag, "OK", "STORE completed");
             return Flow::Continue;
         }
-        let update = match self.ctx.mail.store_flags(&account, &name, uid_set(&uids), op, flags, unchanged_since).await
-        {
-            Ok(u) => u,
-            Err(e) => return store_failed(out, tag, &e),
-        };
+        let update =
+            match self.ctx.mail().store_flags(&account, &name, uid_set(&uids), op, flags, unchanged_since).await {
+                Ok(u) => u,
+                Err(e) => return store_failed(out, tag, &e),
+            };
         let condstore = self.condstore;
         let Some(selected) = self.selected.as_mut() else { return Flow::Continue };
         for (uid, modseq, flags) in &update.updated {

@@ -149,7 +149,7 @@ fn large_fetch_output_is_flushed_in_pieces() {
         let account = storage::Address::parse(USER).expect("address");
         for _ in 0..2 {
             let new = storage::mail::NewMessage { body: message.clone().into_bytes(), ..Default::default() };
-            world.ctx.mail.append(&account, "INBOX", new).await.expect("append");
+            world.ctx.mail().append(&account, "INBOX", new).await.expect("append");
         }
         let (mut server, mut client) = pipe();
         let ctx = world.ctx.clone();

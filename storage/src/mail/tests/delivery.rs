@@ -50,3 +50,19 @@ fn an_idle_watcher_on_another_thread_hears_a_delivery() {
         other => panic!("expected alice's INBOX change, got {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn recipients_are_local_unknown_or_remote_and_postmaster_is_found() {
+    let f = fixture();
+    let kind = |a: &str| {
+        let (mail, a) = (f.mail.clone(), crate::Address::parse(a).unwrap());
+        async move { mail.recipient_kind(&a).await.unwrap() }
+    };
+    assert_eq!(kind("ALICE@example.test").await, RecipientKind::Local);
+    assert_eq!(kind("ghost@example.test").await, RecipientKind::UnknownLocal);
+    assert_eq!(kind("carol@remote.example").await, RecipientKind::Remote);
+    assert_eq!(f.mail.postmaster().await.unwrap(), None);
+    let postmaster = crate::Address::parse("postmaster@example.test").unwrap();
+    f.store.add_account(&postmaster, "h").unwrap();
+    assert_eq!(f.mail.postmaster().await.unwrap(), Some(postmaster));
+}
