@@ -3,6 +3,7 @@
 //! reads as a ratio.
 
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use engine::wire::smtp_data::DataDecoder;
 use engine::wire::{imap, smtp};
 
 /// A pipelined IMAP stream: 1,000 commands, every tenth with a 200-byte literal.
@@ -112,10 +113,147 @@ fn bench_smtp(c: &mut Criterion) {
     group.finish();
 }
 
+/// A realistic ~1 MB DATA payload as it travels on the wire: headers, a text part and a base64
+/// attachment (76-column lines), with some lines dot-stuffed (a quoted `.` line, `...` ellipses,
+/// `.signature`-style lines), ending in `.` CRLF. Returns (wire bytes, the unstuffed content).
+fn data_payload() -> (Vec<u8>, Vec<u8>) {
+    let mut content: Vec<Vec<u8>> = vec![
+        b"Received: from mta.remote.example (mta.remote.example [192.0.2.7]) by mx.example.test".to_vec(),
+        b"From: Sender <sender@remote.example>".to_vec(),
+        b"To: user@example.test".to_vec(),
+        b"Subject: quarterly report".to_vec(),
+        b"MIME-Version: 1.0".to_vec(),
+        b"Content-Type: multipart/mixed; boundary=\"b1\"".to_vec(),
+        Vec::new(),
+        b"--b1".to_vec(),
+        b"Content-Type: text/plain; charset=utf-8".to_vec(),
+        Vec::new(),
+    ];
+    for i in 0..400 {
+        content.push(match i % 8 {
+            0 => b".".to_vec(),
+            1 => format!("...and so on, line {i} of the text part.").into_bytes(),
+            2 => b".signature: a line that starts with a dot".to_vec(),
+            _ => format!("Line {i}: the quick brown fox jumps over the lazy dog, again and again.").into_bytes(),
+        });
+    }
+    content.push(b"--b1".to_vec());
+    content.push(b"Content-Type: application/octet-stream".to_vec());
+    content.push(b"Content-Transfer-Encoding: base64".to_vec());
+    content.push(Vec::new());
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut x: u32 = 0x1234_5678;
+    let mut size: usize = content.iter().map(|l| l.len() + 2).sum();
+    while size < 1_000_000 {
+        let line: Vec<u8> = (0..76)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                alphabet[(x % 64) as usize]
+            })
+            .collect();
+        size += line.len() + 2;
+        content.push(line);
+    }
+    content.push(b"--b1--".to_vec());
+    let mut wire = Vec::with_capacity(size + 1024);
+    let mut plain = Vec::with_capacity(size);
+    for line in &content {
+        if line.first() == Some(&b'.') {
+            wire.push(b'.');
+        }
+        wire.extend_from_slice(line);
+        wire.extend_from_slice(b"\r\n");
+        plain.extend_from_slice(line);
+        plain.extend_from_slice(b"\r\n");
+    }
+    wire.extend_from_slice(b".\r\n");
+    (wire, plain)
+}
+
+const DATA_CHUNK: usize = 16 * 1024;
+
+/// The engine's decoder, fed 16 KiB chunks as a socket would deliver them.
+fn unstuff_fast(wire: &[u8]) -> Vec<u8> {
+    let mut decoder = DataDecoder::new();
+    let mut out = Vec::new();
+    for chunk in wire.chunks(DATA_CHUNK) {
+        if decoder.decode(chunk, &mut out).end {
+            break;
+        }
+    }
+    assert!(decoder.is_done());
+    out
+}
+
+/// Baseline: buffer the chunks, cut complete lines with a byte loop, stop at the `.` line, strip
+/// a leading dot, join the lines again.
+fn unstuff_naive(wire: &[u8]) -> Vec<u8> {
+    let mut pending: Vec<u8> = Vec::new();
+    let mut lines: Vec<Vec<u8>> = Vec::new();
+    let mut done = false;
+    for chunk in wire.chunks(DATA_CHUNK) {
+        pending.extend_from_slice(chunk);
+        let mut start = 0;
+        let mut i = 0;
+        while i + 1 < pending.len() {
+            if pending[i] == b'\r' && pending[i + 1] == b'\n' {
+                let line = &pending[start..i];
+                if line == b"." {
+                    done = true;
+                    break;
+                }
+                let line = line.strip_prefix(b".").unwrap_or(line);
+                lines.push(line.to_vec());
+                i += 2;
+                start = i;
+            } else {
+                i += 1;
+            }
+        }
+        if done {
+            break;
+        }
+        pending.drain(..start);
+    }
+    assert!(done);
+    let mut out = Vec::new();
+    for line in lines {
+        out.extend_from_slice(&line);
+        out.extend_from_slice(b"\r\n");
+    }
+    out
+}
+
+fn bench_data(c: &mut Criterion) {
+    let (wire, plain) = data_payload();
+    // Checked here too: with `harness = false` the #[test] below is not compiled by `cargo test`.
+    assert_eq!(unstuff_fast(&wire), plain);
+    assert_eq!(unstuff_naive(&wire), plain);
+    let mut group = c.benchmark_group("smtp_data_unstuffing");
+    group.throughput(Throughput::Bytes(wire.len() as u64));
+    group.bench_with_input(BenchmarkId::new("data_decoder", "1MB_16KiB_chunks"), &wire, |b, w| {
+        b.iter(|| unstuff_fast(black_box(w)).len())
+    });
+    group.bench_with_input(BenchmarkId::new("naive_baseline", "1MB_16KiB_chunks"), &wire, |b, w| {
+        b.iter(|| unstuff_naive(black_box(w)).len())
+    });
+    group.finish();
+}
+
 #[test]
 fn fast_and_naive_agree() {
     assert_eq!(frame_fast(&imap_stream()), frame_naive(&imap_stream()));
 }
 
-criterion_group!(benches, bench_imap, bench_smtp);
+#[test]
+fn data_decoder_and_naive_agree() {
+    let (wire, plain) = data_payload();
+    assert!(wire.len() > 1_000_000 && wire.windows(3).filter(|w| w == b"\n..").count() >= 100);
+    assert_eq!(unstuff_fast(&wire), plain);
+    assert_eq!(unstuff_naive(&wire), plain);
+}
+
+criterion_group!(benches, bench_imap, bench_smtp, bench_data);
 criterion_main!(benches);
