@@ -4,11 +4,11 @@
 #
 #   clang, libclang-dev   RocksDB's C++ build (the rocksdb crate) and its bindgen step
 #   python3, curl,        real clients used by the end-to-end tests
-#   openssl, swaks
+#   openssl, swaks, isync  (isync: mbsync)
 set -euo pipefail
 
 need=()
-for pkg in clang libclang-dev python3 curl openssl swaks; do
+for pkg in clang libclang-dev python3 curl openssl swaks isync; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ "${#need[@]}" -gt 0 ]; then
