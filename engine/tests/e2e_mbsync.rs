@@ -71,6 +71,14 @@ fn mbsync(rc: &Path, server: &Server) -> String {
         .unwrap_or_else(|e| panic!("mbsync is required for this test (scripts/setup-debian.sh installs isync): {e}"));
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "mbsync failed ({}):\n{text}\nserver log:\n{}", out.status, server.log_text());
+    // mbsync exits 0 after some recoverable trouble (e.g. "lost track of N pushed message(s)" when
+    // it cannot find the UIDs of what it uploaded); none of it is expected here.
+    let trouble: Vec<&str> =
+        text.lines().filter(|l| l.contains("Warning") || l.contains("Error") || l.contains("rror:")).collect();
+    assert!(trouble.is_empty(), "mbsync reported trouble: {trouble:?}\n{text}");
+    if std::env::var_os("MBSYNC_LOG").is_some() {
+        eprintln!("{text}");
+    }
     text
 }
 
