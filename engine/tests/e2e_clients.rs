@@ -3,26 +3,10 @@
 
 mod common;
 
-use common::Server;
-use std::io::Write;
-use std::process::{Command, Stdio};
+use common::{run, Server};
 
 const USER: &str = "dave@example.test";
 const PASSWORD: &str = "dave's pass phrase";
-
-fn run(program: &str, args: &[&str], stdin: &str) -> (bool, String) {
-    let mut child = Command::new(program)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{program} is required for this test (.ci/run installs it): {e}"));
-    child.stdin.take().expect("stdin").write_all(stdin.as_bytes()).expect("stdin");
-    let out = child.wait_with_output().expect("output");
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    (out.status.success(), text)
-}
 
 #[test]
 fn python_imaplib_and_smtplib_log_in() {

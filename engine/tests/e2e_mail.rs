@@ -3,27 +3,12 @@
 
 mod common;
 
-use common::Server;
-use std::io::Write;
+use common::{run, Server};
 use std::process::{Command, Stdio};
 
 const ALICE: &str = "alice@example.test";
 const BOB: &str = "bob@example.test";
 const PASSWORD: &str = "alice's pass phrase";
-
-fn run(program: &str, args: &[&str], stdin: &str) -> (bool, String) {
-    let mut child = Command::new(program)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{program} is required for this test: {e}"));
-    child.stdin.take().expect("stdin").write_all(stdin.as_bytes()).expect("stdin");
-    let out = child.wait_with_output().expect("output");
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    (out.status.success(), text)
-}
 
 fn server_with_users() -> Server {
     let server = Server::start("");

@@ -304,3 +304,18 @@ pub fn plain(user: &str, password: &str) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(format!("\0{user}\0{password}"))
 }
+
+/// Runs a real client program with `stdin`; returns whether it succeeded and all it printed.
+pub fn run(program: &str, args: &[&str], stdin: &str) -> (bool, String) {
+    let mut child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{program} is required for this test (scripts/setup-debian.sh installs it): {e}"));
+    child.stdin.take().expect("stdin").write_all(stdin.as_bytes()).expect("stdin");
+    let out = child.wait_with_output().expect("output");
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    (out.status.success(), text)
+}
