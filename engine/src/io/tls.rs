@@ -26,6 +26,10 @@ pub struct TlsStream {
     tls: ServerConnection,
     /// Ciphertext read buffer; `None` while lent to the kernel (or lost to a cancelled read).
     read_buf: Option<Vec<u8>>,
+    /// `read_buf[read_pos..]` is ciphertext read from the socket but not yet given to rustls.
+    /// rustls holds a bounded amount of decrypted plaintext, so a large read is fed to it only as
+    /// fast as the session takes the plaintext out.
+    read_pos: usize,
     read_cap: usize,
     write_buf: Option<Vec<u8>>,
     /// Bytes received and sent on the socket (ciphertext), for the connection log line.
@@ -44,6 +48,7 @@ impl TlsStream {
             tcp,
             tls,
             read_buf: None,
+            read_pos: 0,
             read_cap: MIN_READ_BYTES,
             write_buf: None,
             bytes_in: 0,
@@ -61,9 +66,10 @@ impl TlsStream {
                 self.flush().await?;
                 continue;
             }
-            if self.read_tls().await? == 0 {
+            if !self.pending() && self.fill().await? == 0 {
                 return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "peer closed during the TLS handshake"));
             }
+            self.feed().await?;
         }
         self.flush().await
     }
@@ -82,25 +88,29 @@ impl TlsStream {
         self.tls.negotiated_cipher_suite().map(|s| format!("{:?}", s.suite())).unwrap_or_else(|| "unknown".into())
     }
 
-    /// Reads ciphertext from the socket into rustls. Returns the bytes read (0 at EOF).
-    async fn read_tls(&mut self) -> io::Result<usize> {
+    /// Whether ciphertext read from the socket still waits to be given to rustls.
+    fn pending(&self) -> bool {
+        self.read_buf.as_ref().is_some_and(|buf| self.read_pos < buf.len())
+    }
+
+    /// Reads ciphertext from the socket (only when none is pending). Returns the bytes read, 0 at
+    /// end of stream.
+    async fn fill(&mut self) -> io::Result<usize> {
         let mut buf = self.read_buf.take().unwrap_or_default();
         buf.clear();
         if buf.capacity() != self.read_cap {
             buf = Vec::with_capacity(self.read_cap);
         }
         let (result, buf) = self.tcp.read(buf).await;
-        let n = result?;
-        self.bytes_in += n as u64;
-        let mut slice = &buf[..n];
-        while !slice.is_empty() {
-            self.tls.read_tls(&mut slice)?;
-            if let Err(e) = self.tls.process_new_packets() {
-                // Tell the peer why (the alert is queued by rustls), then give up.
-                let _ = self.flush().await;
-                return Err(io::Error::new(io::ErrorKind::InvalidData, e));
+        self.read_pos = 0;
+        let n = match result {
+            Ok(n) => n,
+            Err(e) => {
+                self.read_buf = Some(Vec::new());
+                return Err(e);
             }
-        }
+        };
+        self.bytes_in += n as u64;
         self.read_cap = if n == buf.capacity() {
             (self.read_cap * 2).min(MAX_READ_BYTES)
         } else if n < self.read_cap / 4 {
@@ -110,6 +120,34 @@ impl TlsStream {
         };
         self.read_buf = Some(buf);
         Ok(n)
+    }
+
+    /// Gives pending ciphertext to rustls, record by record, until rustls has plaintext to hand
+    /// out or the ciphertext is used up.
+    async fn feed(&mut self) -> io::Result<()> {
+        let mut failure = None;
+        if let Some(buf) = self.read_buf.as_ref() {
+            while self.read_pos < buf.len() {
+                let mut slice = &buf[self.read_pos..];
+                let taken = self.tls.read_tls(&mut slice)?;
+                self.read_pos += taken;
+                match self.tls.process_new_packets() {
+                    Ok(state) if state.plaintext_bytes_to_read() > 0 => break,
+                    Ok(_) if taken == 0 => break,
+                    Ok(_) => {}
+                    Err(e) => {
+                        failure = Some(e);
+                        break;
+                    }
+                }
+            }
+        }
+        if let Some(e) = failure {
+            // Tell the peer why (the alert is queued by rustls), then give up.
+            let _ = self.flush().await;
+            return Err(io::Error::new(io::ErrorKind::InvalidData, e));
+        }
+        Ok(())
     }
 
     /// Sends everything rustls has queued.
@@ -138,7 +176,7 @@ impl TlsStream {
 
     /// Lets go of buffers while the connection waits for its client.
     pub fn release_idle(&mut self) {
-        if self.read_cap == MIN_READ_BYTES {
+        if self.read_cap == MIN_READ_BYTES && !self.pending() {
             if let Some(buf) = &self.read_buf {
                 if buf.capacity() > MIN_READ_BYTES {
                     self.read_buf = None;
@@ -168,8 +206,16 @@ impl Transport for TlsStream {
             if self.tls.wants_write() {
                 self.flush().await?;
             }
-            if self.read_tls().await? == 0 {
+            if !self.pending() && self.fill().await? == 0 {
                 return Ok(0);
+            }
+            let before = self.read_pos;
+            self.feed().await?;
+            if self.pending()
+                && self.read_pos == before
+                && self.tls.process_new_packets().map(|s| s.plaintext_bytes_to_read()).unwrap_or(0) == 0
+            {
+                return Err(io::Error::new(io::ErrorKind::InvalidData, "TLS layer accepts no more input"));
             }
         }
     }
@@ -183,7 +229,7 @@ impl Transport for TlsStream {
     /// reads nothing; the io_uring read that follows finds the bytes waiting).
     async fn readable(&mut self) -> io::Result<()> {
         let state = self.tls.process_new_packets().map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
-        if state.plaintext_bytes_to_read() > 0 || state.peer_has_closed() {
+        if state.plaintext_bytes_to_read() > 0 || state.peer_has_closed() || self.pending() {
             return Ok(());
         }
         let fd = SocketFd(std::os::fd::AsRawFd::as_raw_fd(&self.tcp));
