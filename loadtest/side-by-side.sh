@@ -7,15 +7,18 @@
 #
 #   loadtest/side-by-side.sh --mailgenic /var/tmp/mailgenic-target/debug/mailgenic \
 #       --peer-start /work/shared/peers/dovecot-postfix/setup.sh \
-#       --peer-stop /work/shared/peers/dovecot-postfix/stop.sh [--ops 200] [--users 20] [--out docs/benchmarks.md]
+#       --peer-stop /work/shared/peers/dovecot-postfix/stop.sh \
+#       [--peer-reset 'for n in $(seq 1 $NUSERS); do doveadm expunge -u user$n@example.test mailbox INBOX all; done'] [--ops 200] [--users 20] [--out docs/benchmarks.md]
 #
+# Mailgenic starts with empty mailboxes every time; --peer-reset (run after the peer starts) empties the
+# peer's, so that imap-fetch reads the same messages from both.
 # The peer's start command gets NUSERS in its environment and must create user1..user$NUSERS with the
 # password `pass` (the Dovecot + Postfix peer in ../shared/peers does). The peer listens on
 # PEER_IMAPS (9993) and PEER_SUBMISSION (4465); its processes are found by name: PEER_PROCESSES
 # ("dovecot master", Postfix's master process being called `master`).
 set -euo pipefail
 
-MAILGENIC="" PEER_START="" PEER_STOP="" OPS=200 USERS=20
+MAILGENIC="" PEER_START="" PEER_STOP="" PEER_RESET="" OPS=200 USERS=20
 OUT="$(cd "$(dirname "$0")/.." && pwd)/docs/benchmarks.md"
 LOADTEST="${LOADTEST:-${CARGO_TARGET_DIR:-/var/tmp/mailgenic-target}/release/mailgenic-loadtest}"
 PEER_IMAPS="${PEER_IMAPS:-9993}" PEER_SUBMISSION="${PEER_SUBMISSION:-4465}"
@@ -26,6 +29,7 @@ while [ $# -gt 0 ]; do
     --mailgenic) MAILGENIC="$2"; shift 2 ;;
     --peer-start) PEER_START="$2"; shift 2 ;;
     --peer-stop) PEER_STOP="$2"; shift 2 ;;
+    --peer-reset) PEER_RESET="$2"; shift 2 ;;
     --ops) OPS="$2"; shift 2 ;;
     --users) USERS="$2"; shift 2 ;;
     --out) OUT="$2"; shift 2 ;;
@@ -91,6 +95,7 @@ wait_port "$MG_IMAPS"; wait_port "$MG_SUBMISSION"
 echo "== starting the peer (NUSERS=$USERS)"
 NUSERS="$USERS" sh -c "$PEER_START" >"$WORK/peer-start.log" 2>&1
 wait_port "$PEER_IMAPS"; wait_port "$PEER_SUBMISSION"
+[ -z "$PEER_RESET" ] || NUSERS="$USERS" sh -c "$PEER_RESET"
 
 TCK=$(getconf CLK_TCK)
 # PIDs of a server: Mailgenic's PID, or every process named in PEER_PROCESSES.
@@ -127,6 +132,11 @@ both() { local name="$1"; shift; for target in mailgenic peer; do run "$name" "$
 
 U="--user-count $USERS"
 echo "== scenarios (Mailgenic, then the peer, for each)"
+# imap-idle first: on a fresh server the heap has not yet grown, so the memory per connection shows.
+for target in mailgenic peer; do
+  # shellcheck disable=SC2046 # word splitting of the flags is intended
+  run imap-idle "$target" --scenario imap-idle $U --connections 100 --duration-secs 6 $(memory_flags "$target")
+done
 both smtp-auth --scenario smtp-auth $U --connections 4 --operations "$OPS"
 # 8 KiB messages: Mailgenic closes submission sessions on larger DATA bursts (see docs/benchmarks.md).
 both smtp-submit --scenario smtp-submit $U --connections 8 --operations "$OPS" --size-kb 8
@@ -134,10 +144,6 @@ both smtp-submit-open --scenario smtp-submit $U --connections 16 --operations "$
 both imap-login --scenario imap-login $U --connections 4 --operations "$OPS"
 both imap-fetch --scenario imap-fetch $U --connections 4 --operations "$OPS"
 both e2e --scenario e2e --user-count 5 --operations $(( OPS / 4 )) --size-kb 8 --rate 10
-for target in mailgenic peer; do
-  # shellcheck disable=SC2046 # word splitting of the flags is intended
-  run imap-idle "$target" --scenario imap-idle $U --connections 100 --duration-secs 6 $(memory_flags "$target")
-done
 
 # The table: figure | Mailgenic | peer | ratio (Mailgenic / peer).
 row() { # row LABEL NAME JQ-EXPR FORMAT
