@@ -177,7 +177,9 @@ fn run(args: Args) -> anyhow::Result<()> {
         Scenario::E2e => e2e(&args, &endpoints)?,
         _ => pool(&args, &endpoints)?,
     };
-    let mut summary = total.summary(args.scenario, args.connections, started.elapsed());
+    // e2e holds one IDLE session per recipient (and one submission session).
+    let connections = if args.scenario == Scenario::E2e { args.user_count.max(1) as usize } else { args.connections };
+    let mut summary = total.summary(args.scenario, connections, started.elapsed());
     summary.extra = extra;
     print!("{}", summary.table());
     if args.json {
