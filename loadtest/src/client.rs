@@ -262,20 +262,22 @@ impl Smtp {
     /// `MAIL FROM` (the authenticated user), `RCPT TO`, `DATA` and the message (which must end
     /// in CRLF and have no line starting with `.`), up to the reply to the final dot.
     pub fn submit(&mut self, to: &str, message: &[u8]) -> anyhow::Result<()> {
+        // Errors name the stage: `SMTP 550 at RCPT`, `server closed the connection at DATA end`.
+        let at = |stage: &'static str| move |e: anyhow::Error| anyhow::anyhow!("{e} at {stage}");
         if self.sent > 0 {
-            self.conn.send("RSET\r\n")?;
-            self.conn.smtp_reply('2')?;
+            self.conn.send("RSET\r\n").map_err(at("RSET"))?;
+            self.conn.smtp_reply('2').map_err(at("RSET"))?;
         }
         self.sent += 1;
-        self.conn.send(&format!("MAIL FROM:<{}> SIZE={}\r\n", self.user, message.len()))?;
-        self.conn.smtp_reply('2')?;
-        self.conn.send(&format!("RCPT TO:<{to}>\r\n"))?;
-        self.conn.smtp_reply('2')?;
-        self.conn.send("DATA\r\n")?;
-        self.conn.smtp_reply('3')?;
-        self.conn.send_bytes(message)?;
-        self.conn.send(".\r\n")?;
-        self.conn.smtp_reply('2')
+        self.conn.send(&format!("MAIL FROM:<{}> SIZE={}\r\n", self.user, message.len())).map_err(at("MAIL"))?;
+        self.conn.smtp_reply('2').map_err(at("MAIL"))?;
+        self.conn.send(&format!("RCPT TO:<{to}>\r\n")).map_err(at("RCPT"))?;
+        self.conn.smtp_reply('2').map_err(at("RCPT"))?;
+        self.conn.send("DATA\r\n").map_err(at("DATA"))?;
+        self.conn.smtp_reply('3').map_err(at("DATA"))?;
+        self.conn.send_bytes(message).map_err(at("DATA body"))?;
+        self.conn.send(".\r\n").map_err(at("DATA body"))?;
+        self.conn.smtp_reply('2').map_err(at("DATA end"))
     }
 
     /// Messages attempted on this session.
