@@ -104,12 +104,13 @@ roots() { if [ "$1" = mailgenic ]; then echo "$MG_PID"; else for n in $PEER_PROC
 # child's time is in its parent's cutime/cstime, so per-connection processes are not lost).
 cpu_ticks() {
   local roots; roots="$(roots "$1" | tr '\n' ' ')"
-  awk -v roots="$roots" '
+  # cat, not awk's own file list: processes that exit during the glob must not fail the sample.
+  { cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk -v roots="$roots" '
     { line = $0; sub(/^[0-9]+ \(.*\) /, "", line); split(line, f, " ");
       pid = $1; ppid[pid] = f[2]; t[pid] = f[12] + f[13] + f[14] + f[15] }
     END { n = split(roots, r, " "); for (i = 1; i <= n; i++) inset[r[i]] = 1;
       do { grown = 0; for (p in ppid) if (!(p in inset) && (ppid[p] in inset)) { inset[p] = 1; grown = 1 } } while (grown);
-      s = 0; for (p in inset) if (p in t) s += t[p]; print s }' /proc/[0-9]*/stat 2>/dev/null
+      s = 0; for (p in inset) if (p in t) s += t[p]; print s }'
 }
 memory_flags() { if [ "$1" = mailgenic ]; then echo "--server-pid $MG_PID"; else echo "--server-process $(echo $PEER_PROCESSES | tr ' ' ',')"; fi; }
 
