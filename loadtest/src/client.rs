@@ -25,15 +25,8 @@ pub struct Endpoint {
     pub tls: Arc<ClientConfig>,
 }
 
-/// The ALPN each scenario offers, as real clients increasingly do.
-fn alpn(scenario: Scenario) -> &'static [u8] {
-    match scenario {
-        Scenario::ImapLogin => b"imap",
-        Scenario::SmtpAuth => b"smtp",
-    }
-}
-
-pub fn tls_config(ca: Option<&Path>, insecure: bool, scenario: Scenario) -> anyhow::Result<Arc<ClientConfig>> {
+/// TLS client config offering `alpn` (`imap` or `smtp`), as real clients increasingly do.
+pub fn tls_config(ca: Option<&Path>, insecure: bool, alpn: &[u8]) -> anyhow::Result<Arc<ClientConfig>> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = ClientConfig::builder_with_provider(Arc::clone(&provider)).with_safe_default_protocol_versions()?;
     let mut config = if insecure {
@@ -47,17 +40,17 @@ pub fn tls_config(ca: Option<&Path>, insecure: bool, scenario: Scenario) -> anyh
         }
         builder.with_root_certificates(roots).with_no_client_auth()
     };
-    config.alpn_protocols = vec![alpn(scenario).to_vec()];
+    config.alpn_protocols = vec![alpn.to_vec()];
     Ok(Arc::new(config))
 }
 
-struct Conn {
+pub struct Conn {
     stream: StreamOwned<ClientConnection, TcpStream>,
     pending: Vec<u8>,
 }
 
 impl Conn {
-    fn open(endpoint: &Endpoint) -> anyhow::Result<Conn> {
+    pub fn open(endpoint: &Endpoint) -> anyhow::Result<Conn> {
         let tcp =
             TcpStream::connect(&endpoint.address).with_context(|| format!("cannot connect to {}", endpoint.address))?;
         tcp.set_read_timeout(Some(IO_TIMEOUT))?;
@@ -71,12 +64,12 @@ impl Conn {
         Ok(Conn { stream, pending: Vec::new() })
     }
 
-    fn send(&mut self, text: &str) -> anyhow::Result<()> {
+    pub fn send(&mut self, text: &str) -> anyhow::Result<()> {
         self.stream.write_all(text.as_bytes())?;
         Ok(self.stream.flush()?)
     }
 
-    fn line(&mut self) -> anyhow::Result<String> {
+    pub fn line(&mut self) -> anyhow::Result<String> {
         loop {
             if let Some(i) = self.pending.iter().position(|&b| b == b'\n') {
                 let line: Vec<u8> = self.pending.drain(..=i).collect();
@@ -92,7 +85,7 @@ impl Conn {
     }
 
     /// Reads an SMTP reply (all its lines) and checks its code class.
-    fn smtp_reply(&mut self, expect: char) -> anyhow::Result<()> {
+    pub fn smtp_reply(&mut self, expect: char) -> anyhow::Result<()> {
         loop {
             let line = self.line()?;
             if line.len() < 4 || line.as_bytes()[3] != b'-' {
@@ -104,10 +97,62 @@ impl Conn {
         }
     }
 
+    pub fn send_bytes(&mut self, bytes: &[u8]) -> anyhow::Result<()> {
+        self.stream.write_all(bytes)?;
+        Ok(self.stream.flush()?)
+    }
+
+    /// Sets the socket's read timeout (for IDLE watchers that poll a stop flag).
+    pub fn set_read_timeout(&mut self, timeout: Duration) -> anyhow::Result<()> {
+        Ok(self.stream.sock.set_read_timeout(Some(timeout))?)
+    }
+
+    /// Reads `n` raw bytes (an IMAP literal), appending them to `out`.
+    fn raw(&mut self, n: usize, out: &mut Vec<u8>) -> anyhow::Result<()> {
+        while self.pending.len() < n {
+            let mut buf = [0u8; 16384];
+            let got = self.stream.read(&mut buf)?;
+            if got == 0 {
+                bail!("server closed the connection");
+            }
+            self.pending.extend_from_slice(&buf[..got]);
+        }
+        out.extend(self.pending.drain(..n));
+        Ok(())
+    }
+
+    /// One IMAP response line with its literals (`{n}` + n bytes) folded in; literal bytes are
+    /// dropped, the returned text keeps the `{n}` markers. Adds the bytes read to `bytes`.
+    pub fn imap_response(&mut self, bytes: &mut u64) -> anyhow::Result<String> {
+        let mut text = self.line()?;
+        *bytes += text.len() as u64 + 2;
+        let mut sink = Vec::new();
+        while let Some(n) = literal_len(&text) {
+            sink.clear();
+            self.raw(n, &mut sink)?;
+            *bytes += n as u64;
+            let more = self.line()?;
+            *bytes += more.len() as u64 + 2;
+            text.push_str(&more);
+        }
+        Ok(text)
+    }
+
     /// Reads until the tagged reply and checks it is OK.
-    fn imap_tagged(&mut self, tag: &str) -> anyhow::Result<()> {
+    pub fn imap_tagged(&mut self, tag: &str) -> anyhow::Result<()> {
+        self.imap_tagged_counting(tag, &mut 0, |_| {})
+    }
+
+    /// Reads until the tagged reply, passing every untagged line to `each` and counting bytes.
+    pub fn imap_tagged_counting(
+        &mut self,
+        tag: &str,
+        bytes: &mut u64,
+        mut each: impl FnMut(&str),
+    ) -> anyhow::Result<()> {
         loop {
-            let line = self.line()?;
+            let line = self.imap_response(bytes)?;
+            each(&line);
             if let Some(rest) = line.strip_prefix(tag).and_then(|r| r.strip_prefix(' ')) {
                 if !rest.starts_with("OK") {
                     let status: String = rest.split(' ').take(2).collect::<Vec<_>>().join(" ");
@@ -119,34 +164,130 @@ impl Conn {
     }
 }
 
-fn quote(s: &str) -> String {
+/// The `n` of a line ending in `{n}` (or `{n+}`).
+fn literal_len(line: &str) -> Option<usize> {
+    let inner = line.strip_suffix('}')?;
+    let open = inner.rfind('{')?;
+    inner[open + 1..].trim_end_matches('+').parse().ok()
+}
+
+pub fn quote(s: &str) -> String {
     format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
 }
 
-/// Runs one operation of `scenario` as `user`.
-pub fn operation(endpoint: &Endpoint, scenario: Scenario, user: &str, password: &str) -> anyhow::Result<()> {
+/// TLS connect, greeting and `LOGIN`: an authenticated IMAP session.
+pub fn imap_login(endpoint: &Endpoint, user: &str, password: &str) -> anyhow::Result<Conn> {
     let mut conn = Conn::open(endpoint)?;
+    let greeting = conn.line()?;
+    if !greeting.starts_with("* OK") {
+        bail!("IMAP greeting {greeting:?}");
+    }
+    conn.send(&format!("l1 LOGIN {} {}\r\n", quote(user), quote(password)))?;
+    conn.imap_tagged("l1")?;
+    Ok(conn)
+}
+
+/// `SELECT INBOX`; returns the message count from its `EXISTS`.
+pub fn imap_select_inbox(conn: &mut Conn) -> anyhow::Result<u64> {
+    let mut exists = 0;
+    conn.send("s1 SELECT INBOX\r\n")?;
+    conn.imap_tagged_counting("s1", &mut 0, |line| {
+        if let Some(n) = exists_count(line) {
+            exists = n;
+        }
+    })?;
+    Ok(exists)
+}
+
+/// The `n` of `* n EXISTS`.
+pub fn exists_count(line: &str) -> Option<u64> {
+    let rest = line.strip_prefix("* ")?.strip_suffix(" EXISTS")?;
+    rest.parse().ok()
+}
+
+/// Runs one operation of a fresh-connection scenario as `user`; returns the bytes received for
+/// `imap-fetch` (0 otherwise).
+pub fn operation(
+    endpoint: &Endpoint,
+    scenario: Scenario,
+    user: &str,
+    password: &str,
+    fetch: &str,
+) -> anyhow::Result<u64> {
     match scenario {
         Scenario::ImapLogin => {
-            let greeting = conn.line()?;
-            if !greeting.starts_with("* OK") {
-                bail!("IMAP greeting {greeting:?}");
-            }
-            conn.send(&format!("l1 LOGIN {} {}\r\n", quote(user), quote(password)))?;
-            conn.imap_tagged("l1")?;
+            let mut conn = imap_login(endpoint, user, password)?;
             conn.send("l2 LOGOUT\r\n")?;
-            conn.imap_tagged("l2")
+            conn.imap_tagged("l2")?;
+            Ok(0)
         }
-        Scenario::SmtpAuth => {
-            conn.smtp_reply('2')?;
-            conn.send("EHLO loadtest.invalid\r\n")?;
-            conn.smtp_reply('2')?;
-            let token = base64::engine::general_purpose::STANDARD.encode(format!("\0{user}\0{password}"));
-            conn.send(&format!("AUTH PLAIN {token}\r\n"))?;
-            conn.smtp_reply('2')?;
-            conn.send("QUIT\r\n")?;
-            conn.smtp_reply('2')
+        Scenario::ImapFetch => {
+            let mut conn = imap_login(endpoint, user, password)?;
+            imap_select_inbox(&mut conn)?;
+            let mut bytes = 0;
+            conn.send(&format!("f1 {fetch}\r\n"))?;
+            conn.imap_tagged_counting("f1", &mut bytes, |_| {})?;
+            conn.send("l2 LOGOUT\r\n")?;
+            conn.imap_tagged("l2")?;
+            Ok(bytes)
         }
+        _ => {
+            let smtp = Smtp::open(endpoint, user, password)?;
+            smtp.quit()?;
+            Ok(0)
+        }
+    }
+}
+
+/// An authenticated submission session that sends many messages (`RSET` between them).
+pub struct Smtp {
+    conn: Conn,
+    pub user: String,
+    sent: u64,
+}
+
+impl Smtp {
+    /// TLS connect, greeting, `EHLO`, `AUTH PLAIN`.
+    pub fn open(endpoint: &Endpoint, user: &str, password: &str) -> anyhow::Result<Smtp> {
+        let mut conn = Conn::open(endpoint)?;
+        conn.smtp_reply('2')?;
+        conn.send("EHLO loadtest.invalid\r\n")?;
+        conn.smtp_reply('2')?;
+        let token = base64::engine::general_purpose::STANDARD.encode(format!("\0{user}\0{password}"));
+        conn.send(&format!("AUTH PLAIN {token}\r\n"))?;
+        conn.smtp_reply('2')?;
+        Ok(Smtp { conn, user: user.to_string(), sent: 0 })
+    }
+
+    /// `MAIL FROM` (the authenticated user), `RCPT TO`, `DATA` and the message (which must end
+    /// in CRLF and have no line starting with `.`), up to the reply to the final dot.
+    pub fn submit(&mut self, to: &str, message: &[u8]) -> anyhow::Result<()> {
+        // Errors name the stage: `SMTP 550 at RCPT`, `server closed the connection at DATA end`.
+        let at = |stage: &'static str| move |e: anyhow::Error| anyhow::anyhow!("{e} at {stage}");
+        if self.sent > 0 {
+            self.conn.send("RSET\r\n").map_err(at("RSET"))?;
+            self.conn.smtp_reply('2').map_err(at("RSET"))?;
+        }
+        self.sent += 1;
+        self.conn.send(&format!("MAIL FROM:<{}> SIZE={}\r\n", self.user, message.len())).map_err(at("MAIL"))?;
+        self.conn.smtp_reply('2').map_err(at("MAIL"))?;
+        self.conn.send(&format!("RCPT TO:<{to}>\r\n")).map_err(at("RCPT"))?;
+        self.conn.smtp_reply('2').map_err(at("RCPT"))?;
+        self.conn.send("DATA\r\n").map_err(at("DATA"))?;
+        self.conn.smtp_reply('3').map_err(at("DATA"))?;
+        self.conn.send_bytes(message).map_err(at("DATA body"))?;
+        self.conn.send(".\r\n").map_err(at("DATA body"))?;
+        self.conn.smtp_reply('2').map_err(at("DATA end"))
+    }
+
+    /// Messages attempted on this session.
+    pub fn sent(&self) -> u64 {
+        self.sent
+    }
+
+    pub fn quit(mut self) -> anyhow::Result<()> {
+        self.conn.send("QUIT\r\n")?;
+        self.conn.smtp_reply('2')
     }
 }
 

@@ -41,6 +41,36 @@ impl Partial {
         }
     }
 
+    pub fn ok(&self) -> u64 {
+        self.latency_us.len()
+    }
+
+    /// The percentile distribution in HdrHistogram's text format (values in milliseconds).
+    pub fn percentiles(&self) -> String {
+        let mut s = String::from("       Value     Percentile TotalCount 1/(1-Percentile)\n\n");
+        for v in self.latency_us.iter_quantiles(5) {
+            let q = v.quantile_iterated_to();
+            let inv = if q < 1.0 { format!("{:.2}", 1.0 / (1.0 - q)) } else { "inf".into() };
+            let _ = writeln!(
+                s,
+                "{:12.3} {:14.12} {:10} {:>14}",
+                v.value_iterated_to() as f64 / 1000.0,
+                q,
+                v.count_since_last_iteration(),
+                inv
+            );
+        }
+        let _ = writeln!(
+            s,
+            "#[Mean    = {:12.3}, StdDeviation   = {:12.3}]\n#[Max     = {:12.3}, Total count    = {:12}]",
+            self.latency_us.mean() / 1000.0,
+            self.latency_us.stdev() / 1000.0,
+            self.latency_us.max() as f64 / 1000.0,
+            self.latency_us.len()
+        );
+        s
+    }
+
     pub fn summary(&self, scenario: Scenario, connections: usize, elapsed: Duration) -> Summary {
         let q = |p: f64| self.latency_us.value_at_quantile(p) as f64 / 1000.0;
         Summary {
@@ -54,6 +84,7 @@ impl Partial {
             p99_ms: q(0.99),
             p999_ms: q(0.999),
             max_ms: self.latency_us.max() as f64 / 1000.0,
+            extra: Vec::new(),
         }
     }
 }
@@ -71,6 +102,8 @@ pub struct Summary {
     pub p99_ms: f64,
     pub p999_ms: f64,
     pub max_ms: f64,
+    /// Scenario-specific figures (memory per connection, bytes received, ...).
+    pub extra: Vec<(String, f64)>,
 }
 
 impl Summary {
@@ -98,6 +131,9 @@ impl Summary {
             "latency ms   p50 {:.2}  p90 {:.2}  p99 {:.2}  p99.9 {:.2}  max {:.2}",
             self.p50_ms, self.p90_ms, self.p99_ms, self.p999_ms, self.max_ms
         );
+        for (name, value) in &self.extra {
+            let _ = writeln!(s, "{name:<12} {value:.2}");
+        }
         for (error, count) in &self.errors {
             let _ = writeln!(s, "error        {count} × {error}");
         }
@@ -107,9 +143,10 @@ impl Summary {
     pub fn json(&self) -> String {
         let errors: Vec<String> =
             self.errors.iter().map(|(k, v)| format!("{{\"error\":{:?},\"count\":{v}}}", k)).collect();
+        let extra: String = self.extra.iter().map(|(k, v)| format!("{k:?}:{v:.3},")).collect();
         format!(
-            "{{\"scenario\":{:?},\"connections\":{},\"ok\":{},\"seconds\":{:.3},\"rate\":{:.1},\"p50_ms\":{:.3},\"p90_ms\":{:.3},\"p99_ms\":{:.3},\"p999_ms\":{:.3},\"max_ms\":{:.3},\"errors\":[{}]}}",
-            self.scenario, self.connections, self.ok, self.seconds, self.rate(), self.p50_ms, self.p90_ms, self.p99_ms, self.p999_ms, self.max_ms, errors.join(",")
+            "{{\"scenario\":{:?},\"connections\":{},\"ok\":{},\"seconds\":{:.3},\"rate\":{:.1},\"p50_ms\":{:.3},\"p90_ms\":{:.3},\"p99_ms\":{:.3},\"p999_ms\":{:.3},\"max_ms\":{:.3},{}\"errors\":[{}]}}",
+            self.scenario, self.connections, self.ok, self.seconds, self.rate(), self.p50_ms, self.p90_ms, self.p99_ms, self.p999_ms, self.max_ms, extra, errors.join(",")
         )
     }
 }
