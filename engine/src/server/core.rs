@@ -105,6 +105,30 @@ fn pin_to_cpu(cpu: usize) {
     }
 }
 
+/// Waits for the next connection; `None` once shutdown begins. Accept errors (EMFILE and friends)
+/// are logged and retried after a pause instead of spinning.
+async fn next_connection<T>(
+    core: usize,
+    service: &str,
+    shutdown: &mut watch::Receiver<bool>,
+    mut accept: impl AsyncFnMut() -> std::io::Result<T>,
+) -> Option<T> {
+    loop {
+        let accepted = tokio::select! {
+            biased;
+            _ = shutdown.changed() => return None,
+            accepted = accept() => accepted,
+        };
+        match accepted {
+            Ok(connection) => return Some(connection),
+            Err(e) => {
+                tracing::warn!(core, service, error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
+
 async fn accept_loop(
     core: usize,
     service: Service,
@@ -113,21 +137,9 @@ async fn accept_loop(
     mut shutdown: watch::Receiver<bool>,
     active: Rc<Cell<usize>>,
 ) {
-    loop {
-        let accepted = tokio::select! {
-            biased;
-            _ = shutdown.changed() => return,
-            accepted = listener.accept() => accepted,
-        };
-        let (stream, peer) = match accepted {
-            Ok(pair) => pair,
-            Err(e) => {
-                // EMFILE and friends: back off instead of spinning.
-                tracing::warn!(core, service = service.name(), error = %e, "accept failed");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
-            }
-        };
+    while let Some((stream, peer)) =
+        next_connection(core, service.name(), &mut shutdown, async || listener.accept().await).await
+    {
         let _ = stream.set_nodelay(true);
         active.set(active.get() + 1);
         let shared = Arc::clone(&shared);
@@ -206,20 +218,9 @@ async fn lmtp_accept_loop(
     mut shutdown: watch::Receiver<bool>,
     active: Rc<Cell<usize>>,
 ) {
-    loop {
-        let accepted = tokio::select! {
-            biased;
-            _ = shutdown.changed() => return,
-            accepted = listener.accept() => accepted,
-        };
-        let mut stream = match accepted {
-            Ok((stream, _)) => stream,
-            Err(e) => {
-                tracing::warn!(core, service = "lmtp", error = %e, "accept failed");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
-            }
-        };
+    while let Some((mut stream, _)) =
+        next_connection(core, "lmtp", &mut shutdown, async || listener.accept().await).await
+    {
         active.set(active.get() + 1);
         let ctx = SessionContext {
             config: Arc::clone(&shared.config),
