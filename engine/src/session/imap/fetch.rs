@@ -120,6 +120,11 @@ impl ImapSession<'_> {
                 } else {
                     None
                 };
+                if wants_flags || flags_changed {
+                    if let Some(selected) = self.selected.as_mut() {
+                        selected.announce_keywords(&summary.flags, out);
+                    }
+                }
                 out.extend_from_slice(format!("* {seq} FETCH (").as_bytes());
                 let mut first = true;
                 for attr in &request.attrs {

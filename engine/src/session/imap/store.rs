@@ -43,6 +43,7 @@ impl ImapSession<'_> {
         for (uid, modseq, flags) in &update.updated {
             selected.own_modseqs.insert(*modseq);
             let Some(seq) = selected.seq_of(*uid) else { continue };
+            selected.announce_keywords(flags, out);
             if silent && unchanged_since.is_none() {
                 continue;
             }

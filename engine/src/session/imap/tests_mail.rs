@@ -134,6 +134,8 @@ fn append_select_fetch_store_search_copy_move_expunge() {
          S: * 2 FETCH (BODYSTRUCTURE (\"text\" \"plain\" *
          S: f5 OK FETCH completed
          C: t1 STORE 1 +FLAGS (\\Flagged $Work)
+         S: * FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Work)
+         S: * OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Work \\*)] Flags permitted
          S: * 1 FETCH (FLAGS (\\Seen \\Flagged $Work))
          S: t1 OK STORE completed
          C: t2 UID STORE 2 FLAGS.SILENT (\\Deleted)

@@ -221,3 +221,36 @@ fn uid_expunge_move_by_sequence_and_syntax_errors() {
         ),
     );
 }
+
+#[test]
+fn a_new_keyword_is_announced_in_flags_before_it_is_shown() {
+    let world = World::new("");
+    run(
+        &world,
+        &format!(
+            "{}C: k1 STORE 1 +FLAGS ($Label4)
+             S: * FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Label4)
+             S: * OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Label4 \\*)] Flags permitted
+             S: * 1 FETCH (FLAGS ($Label4))
+             S: k1 OK STORE completed
+             C: k2 STORE 1 +FLAGS (\\Seen)
+             S: * 1 FETCH (FLAGS (\\Seen $Label4))
+             S: k2 OK STORE completed
+             C: k3 STORE 2 +FLAGS.SILENT ($Label5)
+             S: * FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Label4 $Label5)
+             S: * OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Label4 $Label5 \\*)] Flags permitted
+             S: k3 OK STORE completed
+             C: k4 EXAMINE INBOX
+             S: * FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Label4 $Label5)
+             S: * 2 EXISTS
+             S: * 0 RECENT
+             S: * OK [UNSEEN 2] *
+             S: * OK [UIDVALIDITY *
+             S: * OK [UIDNEXT 3] *
+             S: * OK [PERMANENTFLAGS ()] *
+             S: * OK [HIGHESTMODSEQ *
+             S: k4 OK [READ-ONLY] EXAMINE completed",
+            setup(2)
+        ),
+    );
+}
