@@ -254,3 +254,27 @@ fn a_new_keyword_is_announced_in_flags_before_it_is_shown() {
         ),
     );
 }
+
+#[test]
+fn copy_and_move_into_the_selected_mailbox_report_the_new_messages() {
+    let world = World::new("");
+    run(
+        &world,
+        &format!(
+            "{}C: c COPY 2 INBOX
+             S: * 3 EXISTS
+             S: c OK [COPYUID *
+             C: m MOVE 1 INBOX
+             S: * OK [COPYUID *
+             S: * 1 EXPUNGE
+             S: * 3 EXISTS
+             S: m OK MOVE completed
+             C: f FETCH 1:* UID
+             S: * 1 FETCH (UID 2)
+             S: * 2 FETCH (UID 3)
+             S: * 3 FETCH (UID 4)
+             S: f OK FETCH completed",
+            setup(2)
+        ),
+    );
+}
