@@ -278,3 +278,22 @@ fn copy_and_move_into_the_selected_mailbox_report_the_new_messages() {
         ),
     );
 }
+
+#[test]
+fn envelope_shows_a_source_route_as_the_address_adl() {
+    let world = World::new("");
+    let message = "From: <@route:user@domain>\\r\\nDate: Thu, 15 Feb 2007 01:02:03 +0200\\r\\n\\r\\nHi\\r\\n";
+    let size = message.len() - 4 * "\\r\\n".len() + 4 * 2;
+    run(
+        &world,
+        &format!(
+            "{}P: a APPEND INBOX {{{size}+}}\\r\\n{message}\\r\\n
+             S: * 1 EXISTS
+             S: a OK [APPENDUID *
+             C: f FETCH 1 ENVELOPE
+             S: * 1 FETCH (ENVELOPE (\"Thu, 15 Feb 2007 01:02:03 +0200\" NIL ((NIL \"@route\" \"user\" \"domain\")) ((NIL \"@route\" \"user\" \"domain\")) ((NIL \"@route\" \"user\" \"domain\")) NIL NIL NIL NIL NIL))
+             S: f OK FETCH completed",
+            setup(0)
+        ),
+    );
+}
