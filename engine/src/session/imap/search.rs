@@ -211,7 +211,10 @@ fn matches(key: &SearchKey, c: &Candidate<'_>) -> bool {
         SearchKey::ModSeq(n) => s.modseq >= *n,
         SearchKey::Uid(set) => in_set(set, s.uid),
         SearchKey::Sequence(set) => in_set(set, c.seq),
-        SearchKey::Header(name, value) => header_values(header(c), name).any(|v| contains_ci(&v, value)),
+        SearchKey::Header(name, value) => header_values(header(c), name).any(|v| {
+            contains_ci(&v, value)
+                || (ADDRESS_FIELDS.contains(&name.as_str()) && contains_ci(&without_comments(&v), value))
+        }),
         SearchKey::Body(value) => {
             let raw = c.content.as_deref().unwrap_or_default();
             contains_ci(&raw[header(c).len()..], value)
@@ -249,6 +252,55 @@ fn header_values<'h>(header: &'h [u8], name: &'h str) -> impl Iterator<Item = Ve
         let colon = memchr::memchr(b':', &field)?;
         field[..colon].trim_ascii().eq_ignore_ascii_case(name.as_bytes()).then(|| field[colon + 1..].to_vec())
     })
+}
+
+/// Fields holding addresses, which may be written with comments and spaces around the `@`.
+const ADDRESS_FIELDS: &[&str] = &["from", "to", "cc", "bcc", "sender", "reply-to"];
+
+/// An address field's value with its RFC 5322 comments (`(...)`, nested, outside quoted strings)
+/// and the white space around each `@` removed, so that `user (c)@ domain` matches `user@domain`.
+fn without_comments(value: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(value.len());
+    let (mut depth, mut quoted, mut escaped) = (0u32, false, false);
+    for &b in value {
+        if escaped {
+            escaped = false;
+            if depth == 0 {
+                out.push(b);
+            }
+            continue;
+        }
+        match b {
+            b'\\' if quoted || depth > 0 => escaped = true,
+            b'"' if depth == 0 => {
+                quoted = !quoted;
+                out.push(b);
+            }
+            b'(' if !quoted => depth += 1,
+            b')' if !quoted && depth > 0 => depth -= 1,
+            _ if depth == 0 => out.push(b),
+            _ => {}
+        }
+    }
+    // Backwards, so that each white-space byte knows whether the next other byte is `@`.
+    let mut joined: Vec<u8> = Vec::with_capacity(out.len());
+    let mut next_is_at = false;
+    for &b in out.iter().rev() {
+        if !b.is_ascii_whitespace() {
+            next_is_at = b == b'@';
+        } else if next_is_at {
+            continue;
+        }
+        joined.push(b);
+    }
+    joined.reverse();
+    let mut result: Vec<u8> = Vec::with_capacity(joined.len());
+    for b in joined {
+        if !(b.is_ascii_whitespace() && result.last() == Some(&b'@')) {
+            result.push(b);
+        }
+    }
+    result
 }
 
 /// Case-insensitive (ASCII) substring test; the empty needle matches. Linear time (memchr's

@@ -297,3 +297,28 @@ fn envelope_shows_a_source_route_as_the_address_adl() {
         ),
     );
 }
+
+#[test]
+fn address_search_ignores_comments_and_spaces_around_the_at() {
+    let world = World::new("");
+    let message = "From: <user-from (comment)@ (comment) domain.org>\\r\\n\\r\\nHi\\r\\n";
+    let size = message.len() - 3 * "\\r\\n".len() + 3 * 2;
+    run(
+        &world,
+        &format!(
+            "{}P: a APPEND INBOX {{{size}+}}\\r\\n{message}\\r\\n
+             S: * 1 EXISTS
+             S: a OK [APPENDUID *
+             C: s1 SEARCH FROM user-from@domain.org
+             S: * SEARCH 1
+             S: s1 OK SEARCH completed
+             C: s2 SEARCH FROM \"(comment)\"
+             S: * SEARCH 1
+             S: s2 OK SEARCH completed
+             C: s3 SEARCH FROM other@domain.org
+             S: * SEARCH
+             S: s3 OK SEARCH completed",
+            setup(0)
+        ),
+    );
+}
