@@ -51,8 +51,10 @@ pub enum SearchKey {
     Uid(SequenceSet),
     Sequence(SequenceSet),
     ModSeq(u64),
-    /// `RECENT` and `NEW` match nothing: this server keeps no `\Recent` state.
+    /// Never matches (kept for callers that need an empty key).
     Nothing,
+    /// `RECENT`: recent to this session (`NEW` is `RECENT UNSEEN`, `OLD` is `NOT RECENT`).
+    Recent,
     Not(Box<SearchKey>),
     Or(Box<SearchKey>, Box<SearchKey>),
     And(Vec<SearchKey>),
@@ -161,8 +163,9 @@ fn parse_key(input: &[u8], depth: usize) -> Result<(SearchKey, &[u8]), &'static 
         b"UNFLAGGED" => flag(SystemFlag::Flagged, false),
         b"UNSEEN" => flag(SystemFlag::Seen, false),
         b"UNDRAFT" => flag(SystemFlag::Draft, false),
-        b"RECENT" | b"NEW" => Ok((SearchKey::Nothing, rest)),
-        b"OLD" => Ok((SearchKey::All, rest)),
+        b"RECENT" => Ok((SearchKey::Recent, rest)),
+        b"NEW" => Ok((SearchKey::And(vec![SearchKey::Recent, SearchKey::Flag(SystemFlag::Seen, false)]), rest)),
+        b"OLD" => Ok((SearchKey::Not(Box::new(SearchKey::Recent)), rest)),
         b"NOT" => {
             let (key, rest) = parse_key(argument(rest)?, depth + 1)?;
             Ok((SearchKey::Not(Box::new(key)), rest))

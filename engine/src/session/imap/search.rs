@@ -23,6 +23,8 @@ const DAY_SECONDS: i64 = 86_400;
 struct Candidate<'a> {
     seq: u32,
     summary: &'a MessageSummary,
+    /// Recent to this session.
+    recent: bool,
     /// The message as stored, when some key needs it.
     content: Option<Vec<u8>>,
 }
@@ -94,7 +96,8 @@ impl ImapSession<'_> {
                 } else {
                     None
                 };
-                let candidate = Candidate { seq: index as u32 + 1, summary, content };
+                let recent = self.selected.as_ref().is_some_and(|s| s.recent.contains(&summary.uid));
+                let candidate = Candidate { seq: index as u32 + 1, summary, recent, content };
                 if matches(&key, &candidate) {
                     matched.push((candidate.seq, summary.uid, summary.modseq));
                 }
@@ -198,6 +201,7 @@ fn matches(key: &SearchKey, c: &Candidate<'_>) -> bool {
     match key {
         SearchKey::All => true,
         SearchKey::Nothing => false,
+        SearchKey::Recent => c.recent,
         SearchKey::Flag(flag, set) => s.flags.contains(*flag) == *set,
         SearchKey::Keyword(k, set) => s.flags.has_keyword(k) == *set,
         SearchKey::Before(d) => day < *d,

@@ -29,9 +29,13 @@ pub(super) struct Selected {
     pub pending_expunges: BTreeSet<u32>,
     /// MODSEQs of flag changes this session made and reported itself (not echoed again).
     pub own_modseqs: BTreeSet<u64>,
+    /// The mailbox's UIDVALIDITY at SELECT (the key of its `\Recent` claims).
+    pub uid_validity: u32,
     /// Keywords announced in `* FLAGS`: a client may reject a FETCH that shows any other
     /// (RFC 9051 §7.3.5), so a new one is announced before the first response using it.
     pub keywords: BTreeSet<String>,
+    /// UIDs recent to this session (RFC 3501 §2.3.2): claimed by its SELECT or by `sync`.
+    pub recent: BTreeSet<u32>,
     /// The account's change notices since SELECT: the change log is read only after one arrived
     /// for this mailbox, so a command costs no store read when nothing changed.
     pub changes: ChangeWatch,
@@ -116,6 +120,7 @@ impl Selected {
 
     /// Removes `uid` from the map and writes its `* n EXPUNGE`.
     pub fn report_expunge(&mut self, uid: u32, out: &mut Vec<u8>) {
+        self.recent.remove(&uid);
         if let Ok(i) = self.uids.binary_search(&uid) {
             self.uids.remove(i);
             out.extend_from_slice(format!("* {} EXPUNGE\r\n", i + 1).as_bytes());
@@ -152,6 +157,13 @@ impl ImapSession<'_> {
         let first_unseen =
             summaries.iter().position(|s| !s.flags.contains(storage::mail::SystemFlag::Seen)).map(|i| i + 1);
         let highest_modseq = summaries.iter().map(|s| s.modseq).max().unwrap_or(0).max(info.highest_modseq);
+        // SELECT claims the recent messages; EXAMINE only looks (RFC 3501 §6.3.2).
+        let claimed = if read_only {
+            mail.recent_claimed(&account, &name, info.uid_validity)
+        } else {
+            mail.claim_recent(&account, &name, info.uid_validity, info.uid_next.saturating_sub(1))
+        };
+        let recent: BTreeSet<u32> = summaries.iter().map(|s| s.uid).filter(|&uid| uid > claimed).collect();
         let keywords: BTreeSet<String> =
             summaries.iter().flat_map(|s| s.flags.keywords().map(str::to_string)).collect();
         let selected = Selected {
@@ -162,10 +174,14 @@ impl ImapSession<'_> {
             pending_expunges: BTreeSet::new(),
             own_modseqs: BTreeSet::new(),
             keywords,
+            recent,
+            uid_validity: info.uid_validity,
             changes,
         };
         selected.encode_flags(out);
-        out.extend_from_slice(format!("* {} EXISTS\r\n* 0 RECENT\r\n", summaries.len()).as_bytes());
+        out.extend_from_slice(
+            format!("* {} EXISTS\r\n* {} RECENT\r\n", summaries.len(), selected.recent.len()).as_bytes(),
+        );
         if let Some(seq) = first_unseen {
             out.extend_from_slice(format!("* OK [UNSEEN {seq}] First unseen\r\n").as_bytes());
         }
@@ -238,6 +254,12 @@ impl ImapSession<'_> {
                 Ok(new) if !new.is_empty() => {
                     selected.uids.extend(new.iter().map(|s| s.uid));
                     out.extend_from_slice(format!("* {} EXISTS\r\n", selected.uids.len()).as_bytes());
+                    if !selected.read_only {
+                        let last = selected.uids.last().copied().unwrap_or(0);
+                        let claimed = mail.claim_recent(&account, &selected.name, selected.uid_validity, last);
+                        selected.recent.extend(new.iter().map(|s| s.uid).filter(|&uid| uid > claimed));
+                    }
+                    out.extend_from_slice(format!("* {} RECENT\r\n", selected.recent.len()).as_bytes());
                 }
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "imap new-message scan failed"),
@@ -251,7 +273,7 @@ impl ImapSession<'_> {
                         let Some(seq) = selected.seq_of(s.uid) else { continue };
                         selected.announce_keywords(&s.flags, out);
                         out.extend_from_slice(format!("* {seq} FETCH (UID {} FLAGS ", s.uid).as_bytes());
-                        encode_flags(out, &s.flags);
+                        encode_flags_recent(out, &s.flags, selected.recent.contains(&s.uid));
                         if self.condstore {
                             out.extend_from_slice(format!(" MODSEQ ({})", s.modseq).as_bytes());
                         }
@@ -275,6 +297,18 @@ pub(super) fn uid_set(uids: &[u32]) -> UidSet {
         }
     }
     UidSet::from_ranges(ranges)
+}
+
+/// Writes a flag list, with `\Recent` first when the message is recent to this session.
+pub(super) fn encode_flags_recent(out: &mut Vec<u8>, flags: &Flags, recent: bool) {
+    if !recent {
+        encode_flags(out, flags);
+        return;
+    }
+    let start = out.len();
+    encode_flags(out, flags);
+    let rest = if out.len() - start > 2 { "\\Recent " } else { "\\Recent" };
+    out.splice(start + 1..start + 1, rest.bytes());
 }
 
 /// Answers a command that needs a writable mailbox in a read-only one.

@@ -13,6 +13,11 @@ fn setup(count: u32) -> String {
             "P: p{i} APPEND INBOX {{12+}}\\r\\nSubject: {i}\\r\\n\\r\\n\nS: p{i} OK [APPENDUID *\n"
         ));
     }
+    // A first SELECT claims the messages as \Recent, so that the transcripts see none.
+    text.push_str(&format!(
+        "C: s0 SELECT INBOX\nS: * FLAGS *\nS: * {count} EXISTS\nS: * {count} RECENT\n{}S: * OK [UIDVALIDITY *\nS: * OK *\nS: * OK *\nS: * OK *\nS: s0 OK [READ-WRITE] *\nC: u0 UNSELECT\nS: u0 OK *\n",
+        if count > 0 { "S: * OK [UNSEEN 1] *\n" } else { "" }
+    ));
     text.push_str(&format!(
         "C: s SELECT INBOX\nS: * FLAGS *\nS: * {count} EXISTS\nS: * 0 RECENT\n{}S: * OK [UIDVALIDITY *\nS: * OK *\nS: * OK *\nS: * OK *\nS: s OK [READ-WRITE] *\n",
         if count > 0 { "S: * OK [UNSEEN 1] *\n" } else { "" }
@@ -93,9 +98,10 @@ fn append_to_the_selected_mailbox_reports_exists() {
         &format!(
             "{}P: a APPEND INBOX (\\Draft) {{12+}}\\r\\nSubject: x\\r\\n\\r\\n
              S: * 2 EXISTS
+             S: * 1 RECENT
              S: a OK [APPENDUID *
              C: f FETCH 2 (FLAGS UID)
-             S: * 2 FETCH (FLAGS (\\Draft) UID 2)
+             S: * 2 FETCH (FLAGS (\\Recent \\Draft) UID 2)
              S: f OK FETCH completed
              C: p FETCH 1 BODY.PEEK[]<5.3>
              S: * 1 FETCH (BODY[]<5> {{3}}
@@ -155,7 +161,7 @@ fn large_fetch_output_is_flushed_in_pieces() {
         let ctx = world.ctx.clone();
         let session = tokio::task::spawn_local(async move { serve(&mut server, &ctx).await });
         let login = format!("S: * OK *\nC: l AUTHENTICATE PLAIN {}\nS: l OK *\n", plain(USER, PASSWORD));
-        let select = "C: s SELECT INBOX\nS: * FLAGS *\nS: * 2 EXISTS\nS: * 0 RECENT\nS: * OK [UNSEEN 1] *\n";
+        let select = "C: s SELECT INBOX\nS: * FLAGS *\nS: * 2 EXISTS\nS: * 2 RECENT\nS: * OK [UNSEEN 1] *\n";
         client.replay(&format!("{login}{select}S: * OK *\nS: * OK *\nS: * OK *\nS: * OK *\nS: s OK *")).await;
         let before = client.writes_seen;
         let mut transcript = String::from("C: f FETCH 1:2 BODY.PEEK[]\n");
@@ -263,17 +269,31 @@ fn copy_and_move_into_the_selected_mailbox_report_the_new_messages() {
         &format!(
             "{}C: c COPY 2 INBOX
              S: * 3 EXISTS
+             S: * 1 RECENT
              S: c OK [COPYUID *
              C: m MOVE 1 INBOX
              S: * OK [COPYUID *
              S: * 1 EXPUNGE
              S: * 3 EXISTS
+             S: * 2 RECENT
              S: m OK MOVE completed
-             C: f FETCH 1:* UID
-             S: * 1 FETCH (UID 2)
-             S: * 2 FETCH (UID 3)
-             S: * 3 FETCH (UID 4)
-             S: f OK FETCH completed",
+             C: f FETCH 1:* (UID FLAGS)
+             S: * 1 FETCH (UID 2 FLAGS ())
+             S: * 2 FETCH (UID 3 FLAGS (\\Recent))
+             S: * 3 FETCH (UID 4 FLAGS (\\Recent))
+             S: f OK FETCH completed
+             C: r SEARCH RECENT
+             S: * SEARCH 2 3
+             S: r OK SEARCH completed
+             C: o SEARCH OLD
+             S: * SEARCH 1
+             S: o OK SEARCH completed
+             C: n SEARCH NEW
+             S: * SEARCH 2 3
+             S: n OK SEARCH completed
+             C: x STATUS INBOX (RECENT)
+             S: * STATUS \"INBOX\" (RECENT 0)
+             S: x OK STATUS completed",
             setup(2)
         ),
     );
@@ -289,6 +309,7 @@ fn envelope_shows_a_source_route_as_the_address_adl() {
         &format!(
             "{}P: a APPEND INBOX {{{size}+}}\\r\\n{message}\\r\\n
              S: * 1 EXISTS
+             S: * 1 RECENT
              S: a OK [APPENDUID *
              C: f FETCH 1 ENVELOPE
              S: * 1 FETCH (ENVELOPE (\"Thu, 15 Feb 2007 01:02:03 +0200\" NIL ((NIL \"@route\" \"user\" \"domain\")) ((NIL \"@route\" \"user\" \"domain\")) ((NIL \"@route\" \"user\" \"domain\")) NIL NIL NIL NIL NIL))
@@ -308,6 +329,7 @@ fn address_search_ignores_comments_and_spaces_around_the_at() {
         &format!(
             "{}P: a APPEND INBOX {{{size}+}}\\r\\n{message}\\r\\n
              S: * 1 EXISTS
+             S: * 1 RECENT
              S: a OK [APPENDUID *
              C: s1 SEARCH FROM user-from@domain.org
              S: * SEARCH 1
