@@ -41,13 +41,13 @@ impl ImapSession<'_> {
             request.attrs.insert(0, FetchAttr::Uid);
         }
         if request.changed_since.is_some() {
-            self.condstore = true;
+            super::enable_condstore(&mut self.condstore, Some(selected), out);
             if !request.attrs.contains(&FetchAttr::ModSeq) {
                 request.attrs.push(FetchAttr::ModSeq);
             }
         }
         if request.attrs.contains(&FetchAttr::ModSeq) {
-            self.condstore = true;
+            super::enable_condstore(&mut self.condstore, Some(selected), out);
         }
         let uids = selected.resolve(&set, by_uid);
         if !by_uid && uids.is_empty() && !set.resolve(selected.uids.len() as u32).is_empty() {

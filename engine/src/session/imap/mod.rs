@@ -354,6 +354,10 @@ impl ImapSession<'_> {
         ok(out, tag, "ENABLE completed")
     }
 
+    fn enable_condstore(&mut self, out: &mut Vec<u8>) {
+        enable_condstore(&mut self.condstore, self.selected.as_ref(), out);
+    }
+
     /// A `BAD` that counts towards the error limit.
     fn bad(&mut self, out: &mut Vec<u8>, tag: &[u8], text: &str) -> Flow {
         reply(out, tag, "BAD", text);
@@ -369,6 +373,18 @@ impl ImapSession<'_> {
         } else {
             Flow::Continue
         }
+    }
+}
+
+/// Turns CONDSTORE on because a command used it (RFC 7162 §3.1): the first time, in the
+/// selected state, the client is told the mailbox's HIGHESTMODSEQ.
+fn enable_condstore(condstore: &mut bool, selected: Option<&Selected>, out: &mut Vec<u8>) {
+    if *condstore {
+        return;
+    }
+    *condstore = true;
+    if let Some(selected) = selected {
+        out.extend_from_slice(format!("* OK [HIGHESTMODSEQ {}] Highest\r\n", selected.modseq).as_bytes());
     }
 }
 

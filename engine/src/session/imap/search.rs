@@ -62,7 +62,7 @@ impl ImapSession<'_> {
         let header_only = !any_key(&key, &|k| matches!(k, SearchKey::Body(_) | SearchKey::Text(_)));
         let uses_modseq = any_key(&key, &|k| matches!(k, SearchKey::ModSeq(_)));
         if uses_modseq {
-            self.condstore = true;
+            self.enable_condstore(out);
         }
         let mail = self.ctx.mail();
         let mut matched: Vec<(u32, u32, u64)> = Vec::new();

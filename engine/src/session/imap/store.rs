@@ -25,7 +25,7 @@ impl ImapSession<'_> {
             return read_only(out, tag);
         }
         if unchanged_since.is_some() {
-            self.condstore = true;
+            super::enable_condstore(&mut self.condstore, Some(selected), out);
         }
         let uids = selected.resolve(&set, by_uid);
         let name = selected.name.clone();

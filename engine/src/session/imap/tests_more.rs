@@ -69,6 +69,7 @@ fn condstore_modseq_unchangedsince_changedsince() {
         &world,
         &format!(
             "{}C: c1 FETCH 1 (MODSEQ)
+             S: * OK [HIGHESTMODSEQ 2] Highest
              S: * 1 FETCH (MODSEQ (*
              S: c1 OK FETCH completed
              C: c2 STORE 1 (UNCHANGEDSINCE 0) +FLAGS (\\Seen)
@@ -341,6 +342,23 @@ fn address_search_ignores_comments_and_spaces_around_the_at() {
              S: * SEARCH
              S: s3 OK SEARCH completed",
             setup(0)
+        ),
+    );
+}
+
+#[test]
+fn search_modseq_accepts_an_entry_name_and_type() {
+    let world = World::new("");
+    run(
+        &world,
+        &format!(
+            "{}C: a SEARCH RETURN (MIN) 1:2 MODSEQ \"/flags/\\\\seen\" all 1
+             S: * OK [HIGHESTMODSEQ *
+             S: * ESEARCH (TAG \"a\") MIN 1 MODSEQ *
+             S: a OK SEARCH completed
+             C: b SEARCH MODSEQ \"/flags/\\\\seen\" nosuchtype 1
+             S: b BAD Invalid MODSEQ entry type",
+            setup(2)
         ),
     );
 }
