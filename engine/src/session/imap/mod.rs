@@ -146,8 +146,10 @@ pub async fn serve<T: Transport>(transport: &mut T, ctx: &SessionContext) -> io:
                     input.drain(..len);
                 }
                 Frame::LineTooLong { len } => {
+                    // Tagged when the tag is readable, so that the client is not left waiting.
+                    let tag = leading_tag(&input[..len]).unwrap_or(b"*").to_vec();
                     input.drain(..len);
-                    out.extend_from_slice(b"* BAD [TOOBIG] Command line too long\r\n");
+                    reply(&mut out, &tag, "BAD", "[TOOBIG] Command line too long");
                     flow = session.count_error(&mut out);
                 }
                 Frame::LiteralTooLarge { len, synchronizing, .. } => {
@@ -204,6 +206,15 @@ pub async fn serve<T: Transport>(transport: &mut T, ctx: &SessionContext) -> io:
             }
         }
     }
+}
+
+/// The tag at the start of a (possibly truncated) command line, if it is a valid `tag`
+/// (`1*<any ASTRING-CHAR except "+">`, RFC 9051 §9).
+fn leading_tag(line: &[u8]) -> Option<&[u8]> {
+    let end = memchr::memchr(b' ', line)?;
+    let tag = &line[..end];
+    let valid = |b: &u8| b.is_ascii_graphic() && !b"(){%*\"\\+".contains(b);
+    (!tag.is_empty() && tag.iter().all(valid)).then_some(tag)
 }
 
 /// Whether a (possibly partial) command is an APPEND, for the `[TOOBIG]` answer.
