@@ -131,6 +131,24 @@ impl ImapSession<'_> {
             push_string(out, name.as_bytes());
             out.extend_from_slice(b"\r\n");
         }
+        if lsub && full.contains(&b'%') {
+            // RFC 3501 §6.3.9: when `%` stops above a subscribed mailbox, its unsubscribed parent
+            // at that level is listed as \Noselect.
+            let mut parents = std::collections::BTreeSet::new();
+            for name in &subscriptions {
+                for (i, _) in name.match_indices('/') {
+                    let parent = &name[..i];
+                    if !subscriptions.iter().any(|s| s == parent) && pattern_matches(&full, parent.as_bytes()) {
+                        parents.insert(parent);
+                    }
+                }
+            }
+            for parent in parents {
+                out.extend_from_slice(format!("* {verb} (\\Noselect) \"/\" ").as_bytes());
+                push_string(out, parent.as_bytes());
+                out.extend_from_slice(b"\r\n");
+            }
+        }
         ok(out, tag, &format!("{verb} completed"))
     }
 

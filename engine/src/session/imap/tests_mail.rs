@@ -57,6 +57,9 @@ fn mailbox_commands() {
              C: a9 LSUB \"\" Projects/*
              S: * LSUB (\\HasNoChildren) \"/\" \"Projects/Mail\"
              S: a9 OK LSUB completed
+             C: a10 LSUB \"\" Pro%
+             S: * LSUB (\\Noselect) \"/\" \"Projects\"
+             S: a10 OK LSUB completed
              C: b1 DELETE Projects/Mail
              S: b1 OK DELETE completed
              C: b2 DELETE INBOX
