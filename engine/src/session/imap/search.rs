@@ -135,7 +135,16 @@ impl ImapSession<'_> {
                 if returns.count {
                     out.extend_from_slice(format!(" COUNT {}", numbers.len()).as_bytes());
                 }
-                if let (true, Some(modseq)) = (uses_modseq, highest) {
+                // RFC 7162 §3.5: with only MIN and/or MAX, the highest MODSEQ of the messages
+                // returned, not of every match.
+                let returned = if returns.all || returns.count {
+                    highest
+                } else {
+                    let min = matched.first().filter(|_| returns.min).map(|m| m.2);
+                    let max = matched.last().filter(|_| returns.max).map(|m| m.2);
+                    min.max(max)
+                };
+                if let (true, Some(modseq)) = (uses_modseq, returned) {
                     out.extend_from_slice(format!(" MODSEQ {modseq}").as_bytes());
                 }
                 out.extend_from_slice(b"\r\n");

@@ -354,8 +354,11 @@ fn search_modseq_accepts_an_entry_name_and_type() {
         &format!(
             "{}C: a SEARCH RETURN (MIN) 1:2 MODSEQ \"/flags/\\\\seen\" all 1
              S: * OK [HIGHESTMODSEQ *
-             S: * ESEARCH (TAG \"a\") MIN 1 MODSEQ *
+             S: * ESEARCH (TAG \"a\") MIN 1 MODSEQ 1
              S: a OK SEARCH completed
+             C: m SEARCH RETURN (MAX) 1:2 MODSEQ 1
+             S: * ESEARCH (TAG \"m\") MAX 2 MODSEQ 2
+             S: m OK SEARCH completed
              C: b SEARCH MODSEQ \"/flags/\\\\seen\" nosuchtype 1
              S: b BAD Invalid MODSEQ entry type",
             setup(2)
