@@ -158,12 +158,16 @@ impl ImapSession<'_> {
             summaries.iter().position(|s| !s.flags.contains(storage::mail::SystemFlag::Seen)).map(|i| i + 1);
         let highest_modseq = summaries.iter().map(|s| s.modseq).max().unwrap_or(0).max(info.highest_modseq);
         // SELECT claims the recent messages; EXAMINE only looks (RFC 3501 §6.3.2).
+        // Claim what was read (a message may have arrived after `info`), and only that: a
+        // message is recent to one session at most.
+        let up_to = summaries.last().map_or(0, |s| s.uid).max(info.uid_next.saturating_sub(1));
         let claimed = if read_only {
             mail.recent_claimed(&account, &name, info.uid_validity)
         } else {
-            mail.claim_recent(&account, &name, info.uid_validity, info.uid_next.saturating_sub(1))
+            mail.claim_recent(&account, &name, info.uid_validity, up_to)
         };
-        let recent: BTreeSet<u32> = summaries.iter().map(|s| s.uid).filter(|&uid| uid > claimed).collect();
+        let recent: BTreeSet<u32> =
+            summaries.iter().map(|s| s.uid).filter(|&uid| uid > claimed && uid <= up_to).collect();
         let keywords: BTreeSet<String> =
             summaries.iter().flat_map(|s| s.flags.keywords().map(str::to_string)).collect();
         let selected = Selected {
