@@ -65,6 +65,8 @@ struct Inner {
     /// Serialises read-modify-write sequences of the rare administrative writes (add a domain, add
     /// an account) so that two of them cannot both see "absent" and both write.
     admin: Mutex<()>,
+    /// Which messages sessions have already seen as `\Recent` (kept in memory only).
+    recent: crate::mail::RecentClaims,
 }
 
 /// The open database, shared by [`Store`] handles and the mail threads.
@@ -145,7 +147,8 @@ impl Store {
             commits: std::sync::atomic::AtomicU64::new(0),
         });
         let mail = MailEngine::start(backend.clone())?;
-        let store = Store { inner: Arc::new(Inner { mail, backend, admin: Mutex::new(()) }) };
+        let store =
+            Store { inner: Arc::new(Inner { mail, backend, admin: Mutex::new(()), recent: Default::default() }) };
         store.check_schema()?;
         Ok(store)
     }
@@ -157,6 +160,10 @@ impl Store {
     #[cfg(test)]
     pub(crate) fn backend_for_test(&self) -> &Backend {
         &self.inner.backend
+    }
+
+    pub(crate) fn recent_claims(&self) -> &crate::mail::RecentClaims {
+        &self.inner.recent
     }
 
     pub(crate) fn engine(&self) -> &MailEngine {

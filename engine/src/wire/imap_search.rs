@@ -15,13 +15,13 @@
 //!                   "SENTBEFORE" SP date / "SENTON" SP date / "SENTSINCE" SP date /
 //!                   "SMALLER" SP number64 / "UID" SP sequence-set / "UNDRAFT" / sequence-set /
 //!                   "(" search-key *(SP search-key) ")" / "NEW" / "OLD" / "RECENT" /
-//!                   "MODSEQ" SP mod-sequence-valzer
+//!                   "MODSEQ" [SP entry-name SP entry-type-req] SP mod-sequence-valzer
 //! ```
 //!
 //! Nesting is bounded by [`MAX_SEARCH_DEPTH`] so a peer cannot exhaust the stack.
 
 use super::imap::Args;
-use super::imap_values::{parse_date, parse_number, parse_sequence_set, skip_space, SequenceSet};
+use super::imap_values::{next_token, parse_date, parse_number, parse_sequence_set, skip_space, SequenceSet};
 use storage::mail::SystemFlag;
 
 /// Deepest nesting of `NOT`, `OR` and parentheses accepted.
@@ -51,8 +51,10 @@ pub enum SearchKey {
     Uid(SequenceSet),
     Sequence(SequenceSet),
     ModSeq(u64),
-    /// `RECENT` and `NEW` match nothing: this server keeps no `\Recent` state.
+    /// Never matches (kept for callers that need an empty key).
     Nothing,
+    /// `RECENT`: recent to this session (`NEW` is `RECENT UNSEEN`, `OLD` is `NOT RECENT`).
+    Recent,
     Not(Box<SearchKey>),
     Or(Box<SearchKey>, Box<SearchKey>),
     And(Vec<SearchKey>),
@@ -161,8 +163,9 @@ fn parse_key(input: &[u8], depth: usize) -> Result<(SearchKey, &[u8]), &'static 
         b"UNFLAGGED" => flag(SystemFlag::Flagged, false),
         b"UNSEEN" => flag(SystemFlag::Seen, false),
         b"UNDRAFT" => flag(SystemFlag::Draft, false),
-        b"RECENT" | b"NEW" => Ok((SearchKey::Nothing, rest)),
-        b"OLD" => Ok((SearchKey::All, rest)),
+        b"RECENT" => Ok((SearchKey::Recent, rest)),
+        b"NEW" => Ok((SearchKey::And(vec![SearchKey::Recent, SearchKey::Flag(SystemFlag::Seen, false)]), rest)),
+        b"OLD" => Ok((SearchKey::Not(Box::new(SearchKey::Recent)), rest)),
         b"NOT" => {
             let (key, rest) = parse_key(argument(rest)?, depth + 1)?;
             Ok((SearchKey::Not(Box::new(key)), rest))
@@ -196,7 +199,17 @@ fn parse_key(input: &[u8], depth: usize) -> Result<(SearchKey, &[u8]), &'static 
             Ok((key, &arg[end..]))
         }
         b"LARGER" | b"SMALLER" | b"MODSEQ" => {
-            let arg = argument(rest)?;
+            let mut arg = argument(rest)?;
+            if word.as_slice() == b"MODSEQ" && arg.starts_with(b"\"") {
+                // search-modseq-ext = SP entry-name SP entry-type-req (RFC 7162 §3.4): the entry's
+                // MODSEQ is at most the message's, which is what is compared.
+                let (_entry, after) = astring(arg)?;
+                let (entry_type, after) = next_token(argument(after)?);
+                if !matches!(entry_type.to_ascii_lowercase().as_slice(), b"priv" | b"shared" | b"all") {
+                    return Err("Invalid MODSEQ entry type");
+                }
+                arg = after;
+            }
             let end = arg.iter().position(|b| !b.is_ascii_digit()).unwrap_or(arg.len());
             let n = parse_number(&arg[..end]).ok_or("Invalid number")?;
             let key = match word.as_slice() {

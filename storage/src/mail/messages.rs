@@ -305,7 +305,8 @@ pub(crate) fn expunge(
 }
 
 /// Copies (or moves, when `remove_source`) the messages in `uids` from `from` to `to`. The copies
-/// share the bodies; a move expunges the sources in the same commit (RFC 6851).
+/// share the bodies; a move expunges the sources in the same commit (RFC 6851). Moving into the
+/// same mailbox is allowed: the messages get new UIDs (RFC 6851 §3.3 only requires atomicity).
 pub(crate) fn copy(
     txn: &mut Txn<'_>,
     account: &Address,
@@ -315,9 +316,6 @@ pub(crate) fn copy(
     remove_source: bool,
 ) -> Result<CopyResult, StoreError> {
     let (from, to) = (normalise_name(from)?, normalise_name(to)?);
-    if remove_source && from == to {
-        return Err(StoreError::Invalid("cannot move messages into the mailbox they are in".into()));
-    }
     let mut state = load_state(txn, account)?;
     let mut source = load_mailbox(txn, account, &from)?;
     let mut target = if from == to { None } else { Some(load_mailbox(txn, account, &to)?) };

@@ -401,8 +401,19 @@ fn push_address(out: &mut Vec<u8>, addr: &mail_parser::Addr<'_>) {
         }
         None => out.extend_from_slice(b"NIL"),
     }
-    out.extend_from_slice(b" NIL ");
-    push_string(out, mailbox.as_bytes());
+    // An obsolete source route (`<@route:user@domain>`, RFC 5322 §4.4) is the `addr-adl`.
+    match mailbox.strip_prefix('@').and_then(|m| m.split_once(':')) {
+        Some((route, local)) => {
+            out.push(b' ');
+            push_string(out, format!("@{route}").as_bytes());
+            out.push(b' ');
+            push_string(out, local.as_bytes());
+        }
+        None => {
+            out.extend_from_slice(b" NIL ");
+            push_string(out, mailbox.as_bytes());
+        }
+    }
     out.push(b' ');
     push_string(out, host.as_bytes());
     out.push(b')');

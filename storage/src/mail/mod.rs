@@ -28,9 +28,12 @@ pub mod meta;
 pub mod model;
 pub mod queue;
 mod read;
+mod recent;
 mod record;
 mod txn;
 mod writer;
+
+pub(crate) use recent::RecentClaims;
 
 #[cfg(test)]
 mod tests;

@@ -72,6 +72,12 @@ impl ImapSession<'_> {
                     selected.report_expunge(*uid, out);
                 }
             }
+        }
+        if target == source {
+            // The new messages are in the selected mailbox: report them before the tagged reply.
+            self.sync(out, moving).await;
+        }
+        if moving {
             reply(out, tag, "OK", "MOVE completed");
         } else {
             reply(out, tag, "OK", &format!("{code}COPY completed"));

@@ -5,11 +5,11 @@
 //! the new FLAGS. Output is written to the client whenever [`FETCH_FLUSH_BYTES`] have been
 //! buffered, so a large FETCH never holds the whole answer in memory.
 
-use super::select::uid_set;
+use super::select::{encode_flags_recent, uid_set};
 use super::{reply, store_failed, Flow, ImapSession};
 use crate::io::Transport;
 use crate::wire::imap_fetch::{encode_section_name, parse_fetch_attrs, FetchAttr, Section, SectionText};
-use crate::wire::imap_values::{encode_date_time, encode_flags, parse_sequence_set};
+use crate::wire::imap_values::{encode_date_time, parse_sequence_set};
 use std::collections::HashMap;
 use std::io;
 use storage::mail::meta::PartOffsets;
@@ -41,13 +41,13 @@ impl ImapSession<'_> {
             request.attrs.insert(0, FetchAttr::Uid);
         }
         if request.changed_since.is_some() {
-            self.condstore = true;
+            super::enable_condstore(&mut self.condstore, Some(selected), out);
             if !request.attrs.contains(&FetchAttr::ModSeq) {
                 request.attrs.push(FetchAttr::ModSeq);
             }
         }
         if request.attrs.contains(&FetchAttr::ModSeq) {
-            self.condstore = true;
+            super::enable_condstore(&mut self.condstore, Some(selected), out);
         }
         let uids = selected.resolve(&set, by_uid);
         if !by_uid && uids.is_empty() && !set.resolve(selected.uids.len() as u32).is_empty() {
@@ -120,6 +120,12 @@ impl ImapSession<'_> {
                 } else {
                     None
                 };
+                if wants_flags || flags_changed {
+                    if let Some(selected) = self.selected.as_mut() {
+                        selected.announce_keywords(&summary.flags, out);
+                    }
+                }
+                let recent = self.selected.as_ref().is_some_and(|s| s.recent.contains(&summary.uid));
                 out.extend_from_slice(format!("* {seq} FETCH (").as_bytes());
                 let mut first = true;
                 for attr in &request.attrs {
@@ -127,11 +133,11 @@ impl ImapSession<'_> {
                         out.push(b' ');
                     }
                     first = false;
-                    encode_attr(out, attr, &summary, meta.as_ref(), content.as_deref());
+                    encode_attr(out, attr, &summary, recent, meta.as_ref(), content.as_deref());
                 }
                 if flags_changed && !wants_flags {
                     out.extend_from_slice(b" FLAGS ");
-                    encode_flags(out, &summary.flags);
+                    encode_flags_recent(out, &summary.flags, recent);
                 }
                 out.extend_from_slice(b")\r\n");
                 if out.len() >= FETCH_FLUSH_BYTES {
@@ -165,6 +171,7 @@ fn encode_attr(
     out: &mut Vec<u8>,
     attr: &FetchAttr,
     s: &MessageSummary,
+    recent: bool,
     meta: Option<&MessageMeta>,
     content: Option<&[u8]>,
 ) {
@@ -174,7 +181,7 @@ fn encode_attr(
         FetchAttr::Uid => out.extend_from_slice(format!("UID {}", s.uid).as_bytes()),
         FetchAttr::Flags => {
             out.extend_from_slice(b"FLAGS ");
-            encode_flags(out, &s.flags);
+            encode_flags_recent(out, &s.flags, recent);
         }
         FetchAttr::InternalDate => {
             out.extend_from_slice(b"INTERNALDATE ");

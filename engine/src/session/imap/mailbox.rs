@@ -131,6 +131,24 @@ impl ImapSession<'_> {
             push_string(out, name.as_bytes());
             out.extend_from_slice(b"\r\n");
         }
+        if lsub && full.contains(&b'%') {
+            // RFC 3501 §6.3.9: when `%` stops above a subscribed mailbox, its unsubscribed parent
+            // at that level is listed as \Noselect.
+            let mut parents = std::collections::BTreeSet::new();
+            for name in &subscriptions {
+                for (i, _) in name.match_indices('/') {
+                    let parent = &name[..i];
+                    if !subscriptions.iter().any(|s| s == parent) && pattern_matches(&full, parent.as_bytes()) {
+                        parents.insert(parent);
+                    }
+                }
+            }
+            for parent in parents {
+                out.extend_from_slice(format!("* {verb} (\\Noselect) \"/\" ").as_bytes());
+                push_string(out, parent.as_bytes());
+                out.extend_from_slice(b"\r\n");
+            }
+        }
         ok(out, tag, &format!("{verb} completed"))
     }
 
@@ -143,7 +161,8 @@ impl ImapSession<'_> {
         let Some(items) = parsed.rest().strip_prefix(b"(").and_then(|r| r.strip_suffix(b")")) else {
             return self.bad(out, tag, "Syntax: STATUS mailbox (items)");
         };
-        let status = match self.ctx.mail().status(&account, &name).await {
+        let mail = self.ctx.mail();
+        let status = match mail.status(&account, &name).await {
             Ok(s) => s,
             Err(e) => return store_failed(out, tag, &e),
         };
@@ -156,7 +175,20 @@ impl ImapSession<'_> {
                 b"UNSEEN" => status.unseen.to_string(),
                 b"SIZE" => status.size.to_string(),
                 b"HIGHESTMODSEQ" => status.highest_modseq.to_string(),
-                b"RECENT" => "0".to_string(),
+                b"RECENT" => {
+                    let claimed = mail.recent_claimed(&account, &name, status.uid_validity);
+                    match mail
+                        .fetch_summaries(
+                            &account,
+                            &name,
+                            storage::mail::UidSet::range(claimed.saturating_add(1)..=u32::MAX),
+                        )
+                        .await
+                    {
+                        Ok(recent) => recent.len().to_string(),
+                        Err(e) => return store_failed(out, tag, &e),
+                    }
+                }
                 _ => return self.bad(out, tag, "Unknown STATUS item"),
             };
             fields.push(format!("{} {value}", String::from_utf8_lossy(item).to_ascii_uppercase()));

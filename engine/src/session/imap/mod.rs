@@ -146,8 +146,10 @@ pub async fn serve<T: Transport>(transport: &mut T, ctx: &SessionContext) -> io:
                     input.drain(..len);
                 }
                 Frame::LineTooLong { len } => {
+                    // Tagged when the tag is readable, so that the client is not left waiting.
+                    let tag = leading_tag(&input[..len]).unwrap_or(b"*").to_vec();
                     input.drain(..len);
-                    out.extend_from_slice(b"* BAD [TOOBIG] Command line too long\r\n");
+                    reply(&mut out, &tag, "BAD", "[TOOBIG] Command line too long");
                     flow = session.count_error(&mut out);
                 }
                 Frame::LiteralTooLarge { len, synchronizing, .. } => {
@@ -204,6 +206,15 @@ pub async fn serve<T: Transport>(transport: &mut T, ctx: &SessionContext) -> io:
             }
         }
     }
+}
+
+/// The tag at the start of a (possibly truncated) command line, if it is a valid `tag`
+/// (`1*<any ASTRING-CHAR except "+">`, RFC 9051 §9).
+fn leading_tag(line: &[u8]) -> Option<&[u8]> {
+    let end = memchr::memchr(b' ', line)?;
+    let tag = &line[..end];
+    let valid = |b: &u8| b.is_ascii_graphic() && !b"(){%*\"\\+".contains(b);
+    (!tag.is_empty() && tag.iter().all(valid)).then_some(tag)
 }
 
 /// Whether a (possibly partial) command is an APPEND, for the `[TOOBIG]` answer.
@@ -354,6 +365,10 @@ impl ImapSession<'_> {
         ok(out, tag, "ENABLE completed")
     }
 
+    fn enable_condstore(&mut self, out: &mut Vec<u8>) {
+        enable_condstore(&mut self.condstore, self.selected.as_ref(), out);
+    }
+
     /// A `BAD` that counts towards the error limit.
     fn bad(&mut self, out: &mut Vec<u8>, tag: &[u8], text: &str) -> Flow {
         reply(out, tag, "BAD", text);
@@ -369,6 +384,18 @@ impl ImapSession<'_> {
         } else {
             Flow::Continue
         }
+    }
+}
+
+/// Turns CONDSTORE on because a command used it (RFC 7162 §3.1): the first time, in the
+/// selected state, the client is told the mailbox's HIGHESTMODSEQ.
+fn enable_condstore(condstore: &mut bool, selected: Option<&Selected>, out: &mut Vec<u8>) {
+    if *condstore {
+        return;
+    }
+    *condstore = true;
+    if let Some(selected) = selected {
+        out.extend_from_slice(format!("* OK [HIGHESTMODSEQ {}] Highest\r\n", selected.modseq).as_bytes());
     }
 }
 

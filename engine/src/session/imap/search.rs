@@ -23,6 +23,8 @@ const DAY_SECONDS: i64 = 86_400;
 struct Candidate<'a> {
     seq: u32,
     summary: &'a MessageSummary,
+    /// Recent to this session.
+    recent: bool,
     /// The message as stored, when some key needs it.
     content: Option<Vec<u8>>,
 }
@@ -60,7 +62,7 @@ impl ImapSession<'_> {
         let header_only = !any_key(&key, &|k| matches!(k, SearchKey::Body(_) | SearchKey::Text(_)));
         let uses_modseq = any_key(&key, &|k| matches!(k, SearchKey::ModSeq(_)));
         if uses_modseq {
-            self.condstore = true;
+            self.enable_condstore(out);
         }
         let mail = self.ctx.mail();
         let mut matched: Vec<(u32, u32, u64)> = Vec::new();
@@ -94,7 +96,8 @@ impl ImapSession<'_> {
                 } else {
                     None
                 };
-                let candidate = Candidate { seq: index as u32 + 1, summary, content };
+                let recent = self.selected.as_ref().is_some_and(|s| s.recent.contains(&summary.uid));
+                let candidate = Candidate { seq: index as u32 + 1, summary, recent, content };
                 if matches(&key, &candidate) {
                     matched.push((candidate.seq, summary.uid, summary.modseq));
                 }
@@ -132,7 +135,16 @@ impl ImapSession<'_> {
                 if returns.count {
                     out.extend_from_slice(format!(" COUNT {}", numbers.len()).as_bytes());
                 }
-                if let (true, Some(modseq)) = (uses_modseq, highest) {
+                // RFC 7162 §3.5: with only MIN and/or MAX, the highest MODSEQ of the messages
+                // returned, not of every match.
+                let returned = if returns.all || returns.count {
+                    highest
+                } else {
+                    let min = matched.first().filter(|_| returns.min).map(|m| m.2);
+                    let max = matched.last().filter(|_| returns.max).map(|m| m.2);
+                    min.max(max)
+                };
+                if let (true, Some(modseq)) = (uses_modseq, returned) {
                     out.extend_from_slice(format!(" MODSEQ {modseq}").as_bytes());
                 }
                 out.extend_from_slice(b"\r\n");
@@ -198,6 +210,7 @@ fn matches(key: &SearchKey, c: &Candidate<'_>) -> bool {
     match key {
         SearchKey::All => true,
         SearchKey::Nothing => false,
+        SearchKey::Recent => c.recent,
         SearchKey::Flag(flag, set) => s.flags.contains(*flag) == *set,
         SearchKey::Keyword(k, set) => s.flags.has_keyword(k) == *set,
         SearchKey::Before(d) => day < *d,
@@ -211,7 +224,10 @@ fn matches(key: &SearchKey, c: &Candidate<'_>) -> bool {
         SearchKey::ModSeq(n) => s.modseq >= *n,
         SearchKey::Uid(set) => in_set(set, s.uid),
         SearchKey::Sequence(set) => in_set(set, c.seq),
-        SearchKey::Header(name, value) => header_values(header(c), name).any(|v| contains_ci(&v, value)),
+        SearchKey::Header(name, value) => header_values(header(c), name).any(|v| {
+            contains_ci(&v, value)
+                || (ADDRESS_FIELDS.contains(&name.as_str()) && contains_ci(&without_comments(&v), value))
+        }),
         SearchKey::Body(value) => {
             let raw = c.content.as_deref().unwrap_or_default();
             contains_ci(&raw[header(c).len()..], value)
@@ -249,6 +265,55 @@ fn header_values<'h>(header: &'h [u8], name: &'h str) -> impl Iterator<Item = Ve
         let colon = memchr::memchr(b':', &field)?;
         field[..colon].trim_ascii().eq_ignore_ascii_case(name.as_bytes()).then(|| field[colon + 1..].to_vec())
     })
+}
+
+/// Fields holding addresses, which may be written with comments and spaces around the `@`.
+const ADDRESS_FIELDS: &[&str] = &["from", "to", "cc", "bcc", "sender", "reply-to"];
+
+/// An address field's value with its RFC 5322 comments (`(...)`, nested, outside quoted strings)
+/// and the white space around each `@` removed, so that `user (c)@ domain` matches `user@domain`.
+fn without_comments(value: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(value.len());
+    let (mut depth, mut quoted, mut escaped) = (0u32, false, false);
+    for &b in value {
+        if escaped {
+            escaped = false;
+            if depth == 0 {
+                out.push(b);
+            }
+            continue;
+        }
+        match b {
+            b'\\' if quoted || depth > 0 => escaped = true,
+            b'"' if depth == 0 => {
+                quoted = !quoted;
+                out.push(b);
+            }
+            b'(' if !quoted => depth += 1,
+            b')' if !quoted && depth > 0 => depth -= 1,
+            _ if depth == 0 => out.push(b),
+            _ => {}
+        }
+    }
+    // Backwards, so that each white-space byte knows whether the next other byte is `@`.
+    let mut joined: Vec<u8> = Vec::with_capacity(out.len());
+    let mut next_is_at = false;
+    for &b in out.iter().rev() {
+        if !b.is_ascii_whitespace() {
+            next_is_at = b == b'@';
+        } else if next_is_at {
+            continue;
+        }
+        joined.push(b);
+    }
+    joined.reverse();
+    let mut result: Vec<u8> = Vec::with_capacity(joined.len());
+    for b in joined {
+        if !(b.is_ascii_whitespace() && result.last() == Some(&b'@')) {
+            result.push(b);
+        }
+    }
+    result
 }
 
 /// Case-insensitive (ASCII) substring test; the empty needle matches. Linear time (memchr's

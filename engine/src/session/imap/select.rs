@@ -11,12 +11,10 @@ use crate::wire::imap::Args;
 use crate::wire::imap_values::{encode_flags, SequenceSet};
 use std::collections::BTreeSet;
 use std::time::Duration;
-use storage::mail::{ChangeKind, ChangeWatch, UidSet, WatchEvent};
+use storage::mail::{ChangeKind, ChangeWatch, Flags, UidSet, WatchEvent};
 
-/// `PERMANENTFLAGS`: the system flags and any keyword.
-const PERMANENT_FLAGS: &str = "(\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)";
-/// `FLAGS`: the flags defined in every mailbox.
-const MAILBOX_FLAGS: &str = "(\\Answered \\Flagged \\Deleted \\Seen \\Draft)";
+/// The system flags, defined in every mailbox; `FLAGS` adds the keywords in use.
+const SYSTEM_FLAGS: &str = "\\Answered \\Flagged \\Deleted \\Seen \\Draft";
 
 /// The selected mailbox as this session sees it.
 #[derive(Debug)]
@@ -31,6 +29,13 @@ pub(super) struct Selected {
     pub pending_expunges: BTreeSet<u32>,
     /// MODSEQs of flag changes this session made and reported itself (not echoed again).
     pub own_modseqs: BTreeSet<u64>,
+    /// The mailbox's UIDVALIDITY at SELECT (the key of its `\Recent` claims).
+    pub uid_validity: u32,
+    /// Keywords announced in `* FLAGS`: a client may reject a FETCH that shows any other
+    /// (RFC 9051 §7.3.5), so a new one is announced before the first response using it.
+    pub keywords: BTreeSet<String>,
+    /// UIDs recent to this session (RFC 3501 §2.3.2): claimed by its SELECT or by `sync`.
+    pub recent: BTreeSet<u32>,
     /// The account's change notices since SELECT: the change log is read only after one arrived
     /// for this mailbox, so a command costs no store read when nothing changed.
     pub changes: ChangeWatch,
@@ -81,8 +86,41 @@ impl Selected {
         }
     }
 
+    /// Announces, with `* FLAGS` and `* OK [PERMANENTFLAGS]`, any keyword of `flags` not yet
+    /// announced. Call before writing a response that shows `flags`.
+    pub fn announce_keywords(&mut self, flags: &Flags, out: &mut Vec<u8>) {
+        if flags.keywords().all(|k| self.keywords.contains(k)) {
+            return;
+        }
+        self.keywords.extend(flags.keywords().map(str::to_string));
+        self.encode_flags(out);
+        self.encode_permanent_flags(out);
+    }
+
+    /// The system flags and the keywords announced so far, space-separated.
+    fn flag_list(&self) -> String {
+        let mut list = SYSTEM_FLAGS.to_string();
+        for keyword in &self.keywords {
+            list.push(' ');
+            list.push_str(keyword);
+        }
+        list
+    }
+
+    /// `* FLAGS (...)`.
+    fn encode_flags(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(format!("* FLAGS ({})\r\n", self.flag_list()).as_bytes());
+    }
+
+    /// `* OK [PERMANENTFLAGS (...)]`: the same flags and any new keyword, none when read-only.
+    fn encode_permanent_flags(&self, out: &mut Vec<u8>) {
+        let permanent = if self.read_only { "()".to_string() } else { format!("({} \\*)", self.flag_list()) };
+        out.extend_from_slice(format!("* OK [PERMANENTFLAGS {permanent}] Flags permitted\r\n").as_bytes());
+    }
+
     /// Removes `uid` from the map and writes its `* n EXPUNGE`.
     pub fn report_expunge(&mut self, uid: u32, out: &mut Vec<u8>) {
+        self.recent.remove(&uid);
         if let Ok(i) = self.uids.binary_search(&uid) {
             self.uids.remove(i);
             out.extend_from_slice(format!("* {} EXPUNGE\r\n", i + 1).as_bytes());
@@ -119,25 +157,43 @@ impl ImapSession<'_> {
         let first_unseen =
             summaries.iter().position(|s| !s.flags.contains(storage::mail::SystemFlag::Seen)).map(|i| i + 1);
         let highest_modseq = summaries.iter().map(|s| s.modseq).max().unwrap_or(0).max(info.highest_modseq);
-        out.extend_from_slice(format!("* FLAGS {MAILBOX_FLAGS}\r\n").as_bytes());
-        out.extend_from_slice(format!("* {} EXISTS\r\n* 0 RECENT\r\n", summaries.len()).as_bytes());
-        if let Some(seq) = first_unseen {
-            out.extend_from_slice(format!("* OK [UNSEEN {seq}] First unseen\r\n").as_bytes());
-        }
-        out.extend_from_slice(format!("* OK [UIDVALIDITY {}] UIDs valid\r\n", info.uid_validity).as_bytes());
-        out.extend_from_slice(format!("* OK [UIDNEXT {}] Predicted next UID\r\n", info.uid_next).as_bytes());
-        let permanent = if read_only { "()" } else { PERMANENT_FLAGS };
-        out.extend_from_slice(format!("* OK [PERMANENTFLAGS {permanent}] Flags permitted\r\n").as_bytes());
-        out.extend_from_slice(format!("* OK [HIGHESTMODSEQ {highest_modseq}] Highest\r\n").as_bytes());
-        self.selected = Some(Selected {
+        // SELECT claims the recent messages; EXAMINE only looks (RFC 3501 §6.3.2).
+        // Claim what was read (a message may have arrived after `info`), and only that: a
+        // message is recent to one session at most.
+        let up_to = summaries.last().map_or(0, |s| s.uid).max(info.uid_next.saturating_sub(1));
+        let claimed = if read_only {
+            mail.recent_claimed(&account, &name, info.uid_validity)
+        } else {
+            mail.claim_recent(&account, &name, info.uid_validity, up_to)
+        };
+        let recent: BTreeSet<u32> =
+            summaries.iter().map(|s| s.uid).filter(|&uid| uid > claimed && uid <= up_to).collect();
+        let keywords: BTreeSet<String> =
+            summaries.iter().flat_map(|s| s.flags.keywords().map(str::to_string)).collect();
+        let selected = Selected {
             name,
             read_only,
             uids: summaries.iter().map(|s| s.uid).collect(),
             modseq: info.highest_modseq,
             pending_expunges: BTreeSet::new(),
             own_modseqs: BTreeSet::new(),
+            keywords,
+            recent,
+            uid_validity: info.uid_validity,
             changes,
-        });
+        };
+        selected.encode_flags(out);
+        out.extend_from_slice(
+            format!("* {} EXISTS\r\n* {} RECENT\r\n", summaries.len(), selected.recent.len()).as_bytes(),
+        );
+        if let Some(seq) = first_unseen {
+            out.extend_from_slice(format!("* OK [UNSEEN {seq}] First unseen\r\n").as_bytes());
+        }
+        out.extend_from_slice(format!("* OK [UIDVALIDITY {}] UIDs valid\r\n", info.uid_validity).as_bytes());
+        out.extend_from_slice(format!("* OK [UIDNEXT {}] Predicted next UID\r\n", info.uid_next).as_bytes());
+        selected.encode_permanent_flags(out);
+        out.extend_from_slice(format!("* OK [HIGHESTMODSEQ {highest_modseq}] Highest\r\n").as_bytes());
+        self.selected = Some(selected);
         let (code, verb) = if read_only { ("READ-ONLY", "EXAMINE") } else { ("READ-WRITE", "SELECT") };
         ok(out, tag, &format!("[{code}] {verb} completed"))
     }
@@ -202,6 +258,12 @@ impl ImapSession<'_> {
                 Ok(new) if !new.is_empty() => {
                     selected.uids.extend(new.iter().map(|s| s.uid));
                     out.extend_from_slice(format!("* {} EXISTS\r\n", selected.uids.len()).as_bytes());
+                    if !selected.read_only {
+                        let last = selected.uids.last().copied().unwrap_or(0);
+                        let claimed = mail.claim_recent(&account, &selected.name, selected.uid_validity, last);
+                        selected.recent.extend(new.iter().map(|s| s.uid).filter(|&uid| uid > claimed));
+                    }
+                    out.extend_from_slice(format!("* {} RECENT\r\n", selected.recent.len()).as_bytes());
                 }
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "imap new-message scan failed"),
@@ -213,8 +275,9 @@ impl ImapSession<'_> {
                 Ok(summaries) => {
                     for s in summaries.iter().filter(|s| uids.binary_search(&s.uid).is_ok()) {
                         let Some(seq) = selected.seq_of(s.uid) else { continue };
+                        selected.announce_keywords(&s.flags, out);
                         out.extend_from_slice(format!("* {seq} FETCH (UID {} FLAGS ", s.uid).as_bytes());
-                        encode_flags(out, &s.flags);
+                        encode_flags_recent(out, &s.flags, selected.recent.contains(&s.uid));
                         if self.condstore {
                             out.extend_from_slice(format!(" MODSEQ ({})", s.modseq).as_bytes());
                         }
@@ -238,6 +301,18 @@ pub(super) fn uid_set(uids: &[u32]) -> UidSet {
         }
     }
     UidSet::from_ranges(ranges)
+}
+
+/// Writes a flag list, with `\Recent` first when the message is recent to this session.
+pub(super) fn encode_flags_recent(out: &mut Vec<u8>, flags: &Flags, recent: bool) {
+    if !recent {
+        encode_flags(out, flags);
+        return;
+    }
+    let start = out.len();
+    encode_flags(out, flags);
+    let rest = if out.len() - start > 2 { "\\Recent " } else { "\\Recent" };
+    out.splice(start + 1..start + 1, rest.bytes());
 }
 
 /// Answers a command that needs a writable mailbox in a read-only one.

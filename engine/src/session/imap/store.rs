@@ -7,9 +7,9 @@
 //! store-att-flags = (["+" / "-"] "FLAGS" [".SILENT"]) SP (flag-list / (flag *(SP flag)))
 //! ```
 
-use super::select::{read_only, uid_set};
+use super::select::{encode_flags_recent, read_only, uid_set};
 use super::{encode_set, reply, store_failed, Flow, ImapSession};
-use crate::wire::imap_values::{encode_flags, next_token, parse_flag_list, parse_number, parse_sequence_set};
+use crate::wire::imap_values::{next_token, parse_flag_list, parse_number, parse_sequence_set};
 use storage::mail::{FlagOp, Flags};
 
 impl ImapSession<'_> {
@@ -25,7 +25,7 @@ impl ImapSession<'_> {
             return read_only(out, tag);
         }
         if unchanged_since.is_some() {
-            self.condstore = true;
+            super::enable_condstore(&mut self.condstore, Some(selected), out);
         }
         let uids = selected.resolve(&set, by_uid);
         let name = selected.name.clone();
@@ -43,6 +43,7 @@ impl ImapSession<'_> {
         for (uid, modseq, flags) in &update.updated {
             selected.own_modseqs.insert(*modseq);
             let Some(seq) = selected.seq_of(*uid) else { continue };
+            selected.announce_keywords(flags, out);
             if silent && unchanged_since.is_none() {
                 continue;
             }
@@ -55,7 +56,7 @@ impl ImapSession<'_> {
                 continue;
             }
             out.extend_from_slice(b"FLAGS ");
-            encode_flags(out, flags);
+            encode_flags_recent(out, flags, selected.recent.contains(uid));
             if condstore {
                 out.extend_from_slice(format!(" MODSEQ ({modseq})").as_bytes());
             }

@@ -167,7 +167,7 @@ fn limits_close_the_connection() {
     let long = "x".repeat(700);
     run(
         &world,
-        &format!("S: * OK *\nC: a {long}\nS: * BAD [TOOBIG] Command line too long\nC: b NOOP\nS: b OK NOOP completed"),
+        &format!("S: * OK *\nC: a {long}\nS: a BAD [TOOBIG] Command line too long\nC: b NOOP\nS: b OK NOOP completed"),
     );
     let world = World::new("[limits]\nmax_literal_bytes = 10\n");
     run(&world, "S: * OK *\nC: a LOGIN {11}\nS: a BAD [TOOBIG] Literal too large\nC: b NOOP\nS: b OK NOOP completed");

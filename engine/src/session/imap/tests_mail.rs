@@ -57,6 +57,9 @@ fn mailbox_commands() {
              C: a9 LSUB \"\" Projects/*
              S: * LSUB (\\HasNoChildren) \"/\" \"Projects/Mail\"
              S: a9 OK LSUB completed
+             C: a10 LSUB \"\" Pro%
+             S: * LSUB (\\Noselect) \"/\" \"Projects\"
+             S: a10 OK LSUB completed
              C: b1 DELETE Projects/Mail
              S: b1 OK DELETE completed
              C: b2 DELETE INBOX
@@ -104,7 +107,7 @@ fn append_select_fetch_store_search_copy_move_expunge() {
         "{login}{a1}{a2}C: s1 SELECT INBOX
          S: * FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)
          S: * 2 EXISTS
-         S: * 0 RECENT
+         S: * 2 RECENT
          S: * OK [UNSEEN 2] First unseen
          S: * OK [UIDVALIDITY *
          S: * OK [UIDNEXT 3] Predicted next UID
@@ -112,8 +115,8 @@ fn append_select_fetch_store_search_copy_move_expunge() {
          S: * OK [HIGHESTMODSEQ *
          S: s1 OK [READ-WRITE] SELECT completed
          C: f1 FETCH 1:* (FLAGS RFC822.SIZE)
-         S: * 1 FETCH (FLAGS (\\Seen) RFC822.SIZE 134)
-         S: * 2 FETCH (FLAGS () RFC822.SIZE 134)
+         S: * 1 FETCH (FLAGS (\\Recent \\Seen) RFC822.SIZE 134)
+         S: * 2 FETCH (FLAGS (\\Recent) RFC822.SIZE 134)
          S: f1 OK FETCH completed
          C: f2 UID FETCH 2 (ENVELOPE)
          S: * 2 FETCH (UID 2 ENVELOPE (\"Mon, 7 Feb 1994 21:52:25 -0800\" \"Hello there\" ((\"Bob\" NIL \"bob\" \"example.test\")) *
@@ -128,13 +131,15 @@ fn append_select_fetch_store_search_copy_move_expunge() {
          C: f4 FETCH 2 BODY[1]
          S: * 2 FETCH (BODY[1] {{18}}
          S: Hi Alice, lunch?
-         S:  FLAGS (\\Seen))
+         S:  FLAGS (\\Recent \\Seen))
          S: f4 OK FETCH completed
          C: f5 FETCH 2 BODYSTRUCTURE
          S: * 2 FETCH (BODYSTRUCTURE (\"text\" \"plain\" *
          S: f5 OK FETCH completed
          C: t1 STORE 1 +FLAGS (\\Flagged $Work)
-         S: * 1 FETCH (FLAGS (\\Seen \\Flagged $Work))
+         S: * FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Work)
+         S: * OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Work \\*)] Flags permitted
+         S: * 1 FETCH (FLAGS (\\Recent \\Seen \\Flagged $Work))
          S: t1 OK STORE completed
          C: t2 UID STORE 2 FLAGS.SILENT (\\Deleted)
          S: t2 OK STORE completed
@@ -174,7 +179,7 @@ fn append_select_fetch_store_search_copy_move_expunge() {
          C: x2 EXAMINE Trash
          S: * FLAGS *
          S: * 1 EXISTS
-         S: * 0 RECENT
+         S: * 1 RECENT
          S: * OK [UIDVALIDITY *
          S: * OK [UIDNEXT 2] *
          S: * OK [PERMANENTFLAGS ()] *
@@ -190,7 +195,7 @@ fn append_select_fetch_store_search_copy_move_expunge() {
          S: Date: *
          S: 
          S: Hi Alice, lunch?
-         S:  FLAGS (\\Seen \\Flagged $Work))
+         S:  FLAGS (\\Recent \\Seen \\Flagged $Work))
          S: x4 OK FETCH completed
          C: x5 UNSELECT
          S: x5 OK UNSELECT completed",
@@ -254,17 +259,18 @@ fn other_sessions_changes_are_reported_at_the_allowed_moments() {
         append("a2", "INBOX", "")
     );
     let first =
-        format!("{first}S: * 0 RECENT\nS: * OK [UNSEEN 1] *\nS: * OK *\nS: * OK *\nS: * OK *\nS: * OK *\nS: s OK *\n");
+        format!("{first}S: * 2 RECENT\nS: * OK [UNSEEN 1] *\nS: * OK *\nS: * OK *\nS: * OK *\nS: * OK *\nS: s OK *\n");
     let second = format!(
         "{}C: b1 SELECT INBOX\nS: * FLAGS *\nS: * 2 EXISTS\nS: * 0 RECENT\nS: * OK *\nS: * OK *\nS: * OK *\nS: * OK *\nS: * OK *\nS: b1 OK *\n\
          C: b2 STORE 1 +FLAGS.SILENT (\\Deleted)\nS: b2 OK *\nC: b3 EXPUNGE\nS: * 1 EXPUNGE\nS: b3 OK *\nC: b4 STORE 1 +FLAGS (\\Answered)\nS: * 1 FETCH *\nS: b4 OK *\n{}",
         login(),
-        append("b5", "INBOX", "").replace("S: b5", "S: * 2 EXISTS\nS: b5")
+        append("b5", "INBOX", "").replace("S: b5", "S: * 2 EXISTS\nS: * 1 RECENT\nS: b5")
     );
     // FETCH by sequence number must not see the EXPUNGE; NOOP then reports everything.
     let rest = "C: f FETCH 2 (UID)
                 S: * 3 EXISTS
-                S: * 2 FETCH (UID 2 FLAGS (\\Answered))
+                S: * 2 RECENT
+                S: * 2 FETCH (UID 2 FLAGS (\\Recent \\Answered))
                 S: * 2 FETCH (UID 2)
                 S: f OK FETCH completed
                 C: n NOOP
@@ -286,6 +292,7 @@ fn idle_reports_a_new_message_and_ends_with_done() {
     );
     let second = format!("{}{}", login(), append("b", "INBOX", ""));
     let rest = "S: * 1 EXISTS
+                S: * 1 RECENT
                 C: DONE
                 S: i OK IDLE terminated
                 C: n NOOP

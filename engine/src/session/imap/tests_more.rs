@@ -13,6 +13,11 @@ fn setup(count: u32) -> String {
             "P: p{i} APPEND INBOX {{12+}}\\r\\nSubject: {i}\\r\\n\\r\\n\nS: p{i} OK [APPENDUID *\n"
         ));
     }
+    // A first SELECT claims the messages as \Recent, so that the transcripts see none.
+    text.push_str(&format!(
+        "C: s0 SELECT INBOX\nS: * FLAGS *\nS: * {count} EXISTS\nS: * {count} RECENT\n{}S: * OK [UIDVALIDITY *\nS: * OK *\nS: * OK *\nS: * OK *\nS: s0 OK [READ-WRITE] *\nC: u0 UNSELECT\nS: u0 OK *\n",
+        if count > 0 { "S: * OK [UNSEEN 1] *\n" } else { "" }
+    ));
     text.push_str(&format!(
         "C: s SELECT INBOX\nS: * FLAGS *\nS: * {count} EXISTS\nS: * 0 RECENT\n{}S: * OK [UIDVALIDITY *\nS: * OK *\nS: * OK *\nS: * OK *\nS: s OK [READ-WRITE] *\n",
         if count > 0 { "S: * OK [UNSEEN 1] *\n" } else { "" }
@@ -64,6 +69,7 @@ fn condstore_modseq_unchangedsince_changedsince() {
         &world,
         &format!(
             "{}C: c1 FETCH 1 (MODSEQ)
+             S: * OK [HIGHESTMODSEQ 2] Highest
              S: * 1 FETCH (MODSEQ (*
              S: c1 OK FETCH completed
              C: c2 STORE 1 (UNCHANGEDSINCE 0) +FLAGS (\\Seen)
@@ -93,9 +99,10 @@ fn append_to_the_selected_mailbox_reports_exists() {
         &format!(
             "{}P: a APPEND INBOX (\\Draft) {{12+}}\\r\\nSubject: x\\r\\n\\r\\n
              S: * 2 EXISTS
+             S: * 1 RECENT
              S: a OK [APPENDUID *
              C: f FETCH 2 (FLAGS UID)
-             S: * 2 FETCH (FLAGS (\\Draft) UID 2)
+             S: * 2 FETCH (FLAGS (\\Recent \\Draft) UID 2)
              S: f OK FETCH completed
              C: p FETCH 1 BODY.PEEK[]<5.3>
              S: * 1 FETCH (BODY[]<5> {{3}}
@@ -155,7 +162,7 @@ fn large_fetch_output_is_flushed_in_pieces() {
         let ctx = world.ctx.clone();
         let session = tokio::task::spawn_local(async move { serve(&mut server, &ctx).await });
         let login = format!("S: * OK *\nC: l AUTHENTICATE PLAIN {}\nS: l OK *\n", plain(USER, PASSWORD));
-        let select = "C: s SELECT INBOX\nS: * FLAGS *\nS: * 2 EXISTS\nS: * 0 RECENT\nS: * OK [UNSEEN 1] *\n";
+        let select = "C: s SELECT INBOX\nS: * FLAGS *\nS: * 2 EXISTS\nS: * 2 RECENT\nS: * OK [UNSEEN 1] *\n";
         client.replay(&format!("{login}{select}S: * OK *\nS: * OK *\nS: * OK *\nS: * OK *\nS: s OK *")).await;
         let before = client.writes_seen;
         let mut transcript = String::from("C: f FETCH 1:2 BODY.PEEK[]\n");
@@ -218,6 +225,143 @@ fn uid_expunge_move_by_sequence_and_syntax_errors() {
              C: c2 NOOP
              S: c2 OK NOOP completed",
             setup(4)
+        ),
+    );
+}
+
+#[test]
+fn a_new_keyword_is_announced_in_flags_before_it_is_shown() {
+    let world = World::new("");
+    run(
+        &world,
+        &format!(
+            "{}C: k1 STORE 1 +FLAGS ($Label4)
+             S: * FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Label4)
+             S: * OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Label4 \\*)] Flags permitted
+             S: * 1 FETCH (FLAGS ($Label4))
+             S: k1 OK STORE completed
+             C: k2 STORE 1 +FLAGS (\\Seen)
+             S: * 1 FETCH (FLAGS (\\Seen $Label4))
+             S: k2 OK STORE completed
+             C: k3 STORE 2 +FLAGS.SILENT ($Label5)
+             S: * FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Label4 $Label5)
+             S: * OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Label4 $Label5 \\*)] Flags permitted
+             S: k3 OK STORE completed
+             C: k4 EXAMINE INBOX
+             S: * FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Label4 $Label5)
+             S: * 2 EXISTS
+             S: * 0 RECENT
+             S: * OK [UNSEEN 2] *
+             S: * OK [UIDVALIDITY *
+             S: * OK [UIDNEXT 3] *
+             S: * OK [PERMANENTFLAGS ()] *
+             S: * OK [HIGHESTMODSEQ *
+             S: k4 OK [READ-ONLY] EXAMINE completed",
+            setup(2)
+        ),
+    );
+}
+
+#[test]
+fn copy_and_move_into_the_selected_mailbox_report_the_new_messages() {
+    let world = World::new("");
+    run(
+        &world,
+        &format!(
+            "{}C: c COPY 2 INBOX
+             S: * 3 EXISTS
+             S: * 1 RECENT
+             S: c OK [COPYUID *
+             C: m MOVE 1 INBOX
+             S: * OK [COPYUID *
+             S: * 1 EXPUNGE
+             S: * 3 EXISTS
+             S: * 2 RECENT
+             S: m OK MOVE completed
+             C: f FETCH 1:* (UID FLAGS)
+             S: * 1 FETCH (UID 2 FLAGS ())
+             S: * 2 FETCH (UID 3 FLAGS (\\Recent))
+             S: * 3 FETCH (UID 4 FLAGS (\\Recent))
+             S: f OK FETCH completed
+             C: r SEARCH RECENT
+             S: * SEARCH 2 3
+             S: r OK SEARCH completed
+             C: o SEARCH OLD
+             S: * SEARCH 1
+             S: o OK SEARCH completed
+             C: n SEARCH NEW
+             S: * SEARCH 2 3
+             S: n OK SEARCH completed
+             C: x STATUS INBOX (RECENT)
+             S: * STATUS \"INBOX\" (RECENT 0)
+             S: x OK STATUS completed",
+            setup(2)
+        ),
+    );
+}
+
+#[test]
+fn envelope_shows_a_source_route_as_the_address_adl() {
+    let world = World::new("");
+    let message = "From: <@route:user@domain>\\r\\nDate: Thu, 15 Feb 2007 01:02:03 +0200\\r\\n\\r\\nHi\\r\\n";
+    let size = message.len() - 4 * "\\r\\n".len() + 4 * 2;
+    run(
+        &world,
+        &format!(
+            "{}P: a APPEND INBOX {{{size}+}}\\r\\n{message}\\r\\n
+             S: * 1 EXISTS
+             S: * 1 RECENT
+             S: a OK [APPENDUID *
+             C: f FETCH 1 ENVELOPE
+             S: * 1 FETCH (ENVELOPE (\"Thu, 15 Feb 2007 01:02:03 +0200\" NIL ((NIL \"@route\" \"user\" \"domain\")) ((NIL \"@route\" \"user\" \"domain\")) ((NIL \"@route\" \"user\" \"domain\")) NIL NIL NIL NIL NIL))
+             S: f OK FETCH completed",
+            setup(0)
+        ),
+    );
+}
+
+#[test]
+fn address_search_ignores_comments_and_spaces_around_the_at() {
+    let world = World::new("");
+    let message = "From: <user-from (comment)@ (comment) domain.org>\\r\\n\\r\\nHi\\r\\n";
+    let size = message.len() - 3 * "\\r\\n".len() + 3 * 2;
+    run(
+        &world,
+        &format!(
+            "{}P: a APPEND INBOX {{{size}+}}\\r\\n{message}\\r\\n
+             S: * 1 EXISTS
+             S: * 1 RECENT
+             S: a OK [APPENDUID *
+             C: s1 SEARCH FROM user-from@domain.org
+             S: * SEARCH 1
+             S: s1 OK SEARCH completed
+             C: s2 SEARCH FROM \"(comment)\"
+             S: * SEARCH 1
+             S: s2 OK SEARCH completed
+             C: s3 SEARCH FROM other@domain.org
+             S: * SEARCH
+             S: s3 OK SEARCH completed",
+            setup(0)
+        ),
+    );
+}
+
+#[test]
+fn search_modseq_accepts_an_entry_name_and_type() {
+    let world = World::new("");
+    run(
+        &world,
+        &format!(
+            "{}C: a SEARCH RETURN (MIN) 1:2 MODSEQ \"/flags/\\\\seen\" all 1
+             S: * OK [HIGHESTMODSEQ *
+             S: * ESEARCH (TAG \"a\") MIN 1 MODSEQ 1
+             S: a OK SEARCH completed
+             C: m SEARCH RETURN (MAX) 1:2 MODSEQ 1
+             S: * ESEARCH (TAG \"m\") MAX 2 MODSEQ 2
+             S: m OK SEARCH completed
+             C: b SEARCH MODSEQ \"/flags/\\\\seen\" nosuchtype 1
+             S: b BAD Invalid MODSEQ entry type",
+            setup(2)
         ),
     );
 }
