@@ -133,7 +133,8 @@ impl ListenConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Limits {
-    /// Longest command line (IMAP or SMTP), CRLF included.
+    /// Longest command line (IMAP or SMTP), CRLF included. 64 KiB, as Dovecot allows: IMAP clients
+    /// send long `ID` and `UID` set lines.
     pub max_line_bytes: usize,
     /// Largest IMAP literal (APPEND data included).
     pub max_literal_bytes: u64,
@@ -154,7 +155,7 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            max_line_bytes: 8192,
+            max_line_bytes: 65536,
             max_literal_bytes: 64 << 20,
             max_message_bytes: 64 << 20,
             max_recipients: 100,
