@@ -19,7 +19,7 @@
 const MAX_QUOTED_BYTES: usize = 1024;
 
 /// Appends `value` as an IMAP `string`.
-pub(crate) fn push_string(out: &mut Vec<u8>, value: &[u8]) {
+pub fn push_string(out: &mut Vec<u8>, value: &[u8]) {
     let quotable =
         value.len() <= MAX_QUOTED_BYTES && value.iter().all(|&b| (0x01..0x80).contains(&b) && b != b'\r' && b != b'\n');
     if quotable {

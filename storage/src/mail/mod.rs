@@ -21,7 +21,7 @@
 //! RocksDB WAL), so an SMTP `250` or an IMAP `OK` sent after it survives a crash.
 
 mod check;
-mod imap_string;
+pub mod imap_string;
 mod mailboxes;
 mod messages;
 pub mod meta;

@@ -432,21 +432,9 @@ fn reply(out: &mut Vec<u8>, tag: &[u8], status: &str, text: &str) {
     out.extend_from_slice(b"\r\n");
 }
 
-/// Writes `value` as an IMAP string: quoted when it can be, a literal otherwise.
+/// Writes `value` as an IMAP string (the store's encoder, also used for ENVELOPE).
 fn push_string(out: &mut Vec<u8>, value: &[u8]) {
-    if value.iter().all(|&b| b != b'\r' && b != b'\n' && b != 0 && b < 0x80) {
-        out.push(b'"');
-        for &b in value {
-            if b == b'"' || b == b'\\' {
-                out.push(b'\\');
-            }
-            out.push(b);
-        }
-        out.push(b'"');
-    } else {
-        out.extend_from_slice(format!("{{{}}}\r\n", value.len()).as_bytes());
-        out.extend_from_slice(value);
-    }
+    storage::mail::imap_string::push_string(out, value);
 }
 
 /// Compresses ascending numbers into a sequence set (`1:3,7`).
