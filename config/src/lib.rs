@@ -10,8 +10,10 @@
 //! the process's working directory: `mailgenic --config /etc/mailgenic/norman.toml` behaves the same
 //! from any directory.
 
+mod mta;
 mod schema;
 
+pub use mta::*;
 pub use schema::*;
 
 use std::fmt;

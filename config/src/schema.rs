@@ -3,6 +3,7 @@
 //! Durations and sizes carry their unit in the key name (`idle_timeout_secs`, `max_line_bytes`), so
 //! a file reads unambiguously without a reference at hand.
 
+use crate::mta::{LmtpTarget, QueueConfig};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -38,6 +39,8 @@ pub struct Config {
     pub auth: AuthConfig,
     #[serde(default)]
     pub smtp: SmtpConfig,
+    #[serde(default)]
+    pub queue: QueueConfig,
     #[serde(default)]
     pub log: LogConfig,
     /// Load-test targets by name (`local`, `norman`); read by `mailgenic-loadtest` only.
@@ -85,9 +88,14 @@ pub struct ListenConfig {
     /// LMTP UNIX socket (mode 0660); default `<data_dir>/lmtp.sock`.
     #[serde(default)]
     pub lmtp_socket: PathBuf,
-    /// Optional LMTP over TCP (empty: off).
+    /// Optional LMTP over TCP (empty: off). It is plaintext and unauthenticated: loopback clients
+    /// may always use it, others only from `lmtp_tcp_allow`.
     #[serde(default)]
     pub lmtp_tcp: String,
+    /// Client networks (`10.0.0.0/24`, `2001:db8::/64`, single addresses) allowed to use
+    /// `lmtp_tcp` besides loopback. Required when `lmtp_tcp` is bound to a non-loopback address.
+    #[serde(default)]
+    pub lmtp_tcp_allow: Vec<String>,
     /// Admin UNIX socket used by the CLI while the server runs (mode 0600); default
     /// `<data_dir>/admin.sock`.
     #[serde(default)]
@@ -112,6 +120,7 @@ impl Default for ListenConfig {
             smtp: default_smtp(),
             lmtp_socket: PathBuf::new(),
             lmtp_tcp: String::new(),
+            lmtp_tcp_allow: Vec::new(),
             admin_socket: PathBuf::new(),
         }
     }
@@ -169,8 +178,9 @@ impl Default for Limits {
 
 /// The mail store's cap on one stored message (`storage::mail::MAX_MESSAGE_BYTES`).
 const MAX_STORED_MESSAGE_BYTES: u64 = 100 << 20;
-/// Room kept under that cap for the trace fields written in front of each delivered copy.
-const TRACE_ALLOWANCE_BYTES: u64 = 64 << 10;
+/// Room kept under that cap for the trace fields written in front of each delivered copy (the
+/// MTA's `Received:`, then the MDA's prefix); the MDA accepts messages this much over the limit.
+pub const TRACE_ALLOWANCE_BYTES: u64 = 64 << 10;
 
 /// Timeouts, all in seconds.
 #[derive(Debug, Clone, Deserialize)]
@@ -188,6 +198,9 @@ pub struct Timeouts {
     pub smtp_data_secs: u64,
     /// How long in-flight commands may run after SIGTERM before the process exits.
     pub shutdown_grace_secs: u64,
+    /// How long the MTA waits for each reply of the MDA's LMTP service before it queues the
+    /// message for a retry.
+    pub lmtp_reply_secs: u64,
 }
 
 impl Default for Timeouts {
@@ -199,6 +212,7 @@ impl Default for Timeouts {
             smtp_command_secs: 5 * 60,
             smtp_data_secs: 3 * 60,
             shutdown_grace_secs: 3,
+            lmtp_reply_secs: 60,
         }
     }
 }
@@ -246,11 +260,23 @@ pub struct SmtpConfig {
     /// More `Received:` fields than this in a message means a routing loop (`554 5.4.6`);
     /// RFC 5321 §6.3 suggests at least 100 hops are rarely legitimate, common practice is 30.
     pub max_received_headers: usize,
+    /// Where the MTA (submission and MX) hands local mail to the MDA: empty for this host's
+    /// `listen.lmtp_socket`, a socket path (with a `/`), or `host:port` for LMTP over TCP.
+    pub lmtp_target: String,
+    /// Open LMTP connections each core keeps for reuse (0: a new connection per message).
+    pub lmtp_pool_per_core: usize,
 }
 
 impl Default for SmtpConfig {
     fn default() -> Self {
-        SmtpConfig { mx_require_tls: true, max_received_headers: 30 }
+        SmtpConfig { mx_require_tls: true, max_received_headers: 30, lmtp_target: String::new(), lmtp_pool_per_core: 4 }
+    }
+}
+
+impl SmtpConfig {
+    /// Where local mail goes; only valid after path resolution (which fills in the default).
+    pub fn lmtp_target(&self) -> LmtpTarget {
+        LmtpTarget::parse(&self.lmtp_target)
     }
 }
 
@@ -316,6 +342,12 @@ impl Config {
         if self.listen.lmtp_socket.as_os_str().is_empty() {
             self.listen.lmtp_socket = self.data_dir.join("lmtp.sock");
         }
+        if self.smtp.lmtp_target.trim().is_empty() {
+            self.smtp.lmtp_target = self.listen.lmtp_socket.to_string_lossy().into_owned();
+        } else if let LmtpTarget::Unix(mut path) = self.smtp.lmtp_target() {
+            resolve(&mut path);
+            self.smtp.lmtp_target = path.to_string_lossy().into_owned();
+        }
         if self.listen.admin_socket.as_os_str().is_empty() {
             self.listen.admin_socket = self.data_dir.join("admin.sock");
         }
@@ -371,6 +403,23 @@ impl Config {
             }
             seen.push((key, addr));
         }
+        if let Some(addr) = ListenConfig::addr(&self.listen.lmtp_tcp) {
+            if let Some(bad) = self.listen.lmtp_tcp_allow.iter().find(|n| crate::mta::Network::parse(n).is_none()) {
+                return Err((
+                    "listen.lmtp_tcp_allow",
+                    format!("{bad:?} is not a network such as 10.0.0.0/24 or an address"),
+                ));
+            }
+            if !addr.ip().is_loopback() && self.listen.lmtp_tcp_allow.is_empty() {
+                return Err((
+                    "listen.lmtp_tcp_allow",
+                    format!(
+                        "LMTP over TCP on {addr} is unauthenticated: name the client networks allowed to use it \
+                         (e.g. [\"10.0.0.0/24\"]), or bind it to loopback"
+                    ),
+                ));
+            }
+        }
         if self.listen.lmtp_socket == self.listen.admin_socket {
             return Err(("listen.admin_socket", "must differ from `listen.lmtp_socket`".into()));
         }
@@ -407,6 +456,15 @@ impl Config {
         if self.smtp.max_received_headers == 0 {
             return Err(("smtp.max_received_headers", "must be at least 1".into()));
         }
+        if let LmtpTarget::Tcp(addr) = self.smtp.lmtp_target() {
+            if addr.rsplit_once(':').is_none_or(|(host, port)| host.is_empty() || port.parse::<u16>().is_err()) {
+                return Err((
+                    "smtp.lmtp_target",
+                    format!("{addr:?} is neither a socket path (with a `/`) nor host:port"),
+                ));
+            }
+        }
+        self.queue.validate()?;
         let t = &self.timeouts;
         for (key, value) in [
             ("timeouts.tls_handshake_secs", t.tls_handshake_secs),
@@ -414,6 +472,7 @@ impl Config {
             ("timeouts.imap_idle_secs", t.imap_idle_secs),
             ("timeouts.smtp_command_secs", t.smtp_command_secs),
             ("timeouts.smtp_data_secs", t.smtp_data_secs),
+            ("timeouts.lmtp_reply_secs", t.lmtp_reply_secs),
         ] {
             if value == 0 {
                 return Err((key, "must be at least 1 second".into()));

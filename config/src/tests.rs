@@ -116,3 +116,40 @@ fn smtp_policy_defaults_and_limits() {
     let e = load(&format!("{MINIMAL}[limits]\nmax_message_bytes = 104857600\n")).unwrap_err();
     assert_eq!(e.key, "limits.max_message_bytes");
 }
+
+#[test]
+fn lmtp_over_tcp_beyond_loopback_needs_an_allow_list() {
+    let open = format!("{MINIMAL}[listen]\nlmtp_tcp = \"0.0.0.0:24\"\n");
+    let e = load(&open).unwrap_err();
+    assert_eq!(e.key, "listen.lmtp_tcp_allow");
+    assert!(e.problem.contains("unauthenticated"), "{e}");
+    let allowed = format!("{MINIMAL}[listen]\nlmtp_tcp = \"0.0.0.0:24\"\nlmtp_tcp_allow = [\"10.0.0.0/24\"]\n");
+    assert!(load(&allowed).is_ok());
+    let bad = format!("{MINIMAL}[listen]\nlmtp_tcp = \"0.0.0.0:24\"\nlmtp_tcp_allow = [\"10.0.0.0/40\"]\n");
+    assert_eq!(load(&bad).unwrap_err().key, "listen.lmtp_tcp_allow");
+    assert!(load(&format!("{MINIMAL}[listen]\nlmtp_tcp = \"127.0.0.1:24\"\n")).is_ok());
+}
+
+#[test]
+fn the_mta_delivers_to_the_local_lmtp_socket_unless_told_otherwise() {
+    let c = load(MINIMAL).expect("defaults");
+    assert_eq!(c.smtp.lmtp_target(), LmtpTarget::Unix("/etc/mailgenic/data/lmtp.sock".into()));
+    assert_eq!(c.smtp.lmtp_pool_per_core, 4);
+    let relative = load(&format!("{MINIMAL}[smtp]\nlmtp_target = \"./mda/lmtp.sock\"\n")).expect("relative path");
+    assert_eq!(relative.smtp.lmtp_target(), LmtpTarget::Unix("/etc/mailgenic/./mda/lmtp.sock".into()));
+    let tcp = load(&format!("{MINIMAL}[smtp]\nlmtp_target = \"mda.internal:24\"\n")).expect("tcp target");
+    assert_eq!(tcp.smtp.lmtp_target(), LmtpTarget::Tcp("mda.internal:24".into()));
+    let e = load(&format!("{MINIMAL}[smtp]\nlmtp_target = \"mda.internal\"\n")).unwrap_err();
+    assert_eq!(e.key, "smtp.lmtp_target");
+}
+
+#[test]
+fn queue_retry_bounds() {
+    let e = load(&format!("{MINIMAL}[queue]\nretry_min_secs = 600\nretry_max_secs = 60\n")).unwrap_err();
+    assert_eq!(e.key, "queue.retry_max_secs");
+    assert_eq!(load(&format!("{MINIMAL}[queue]\nscan_secs = 0\n")).unwrap_err().key, "queue.scan_secs");
+    assert_eq!(
+        load(&format!("{MINIMAL}[timeouts]\nlmtp_reply_secs = 0\n")).unwrap_err().key,
+        "timeouts.lmtp_reply_secs"
+    );
+}

@@ -48,8 +48,9 @@ async fn run_async(store: &Store, query: &MailQuery) -> Result<MailOutput, Store
                     .iter()
                     .map(|e| {
                         format!(
-                            "{} from <{}> to {} size {} due {} attempts {}",
+                            "{} {} from <{}> to {} size {} due {} attempts {}",
                             e.id,
+                            e.route.name(),
                             e.sender,
                             e.recipients.iter().map(|r| format!("<{r}>")).collect::<Vec<_>>().join(","),
                             e.size,
@@ -71,6 +72,15 @@ async fn run_async(store: &Store, query: &MailQuery) -> Result<MailOutput, Store
                 format!("created: {}", rfc5322_date(e.created as i64)),
                 format!("due: {}", rfc5322_date(e.due as i64)),
                 format!("attempts: {}", e.attempts),
+                format!(
+                    "route: {}",
+                    match e.route {
+                        storage::mail::Route::Local => "local (retrying the hand-off to this host's MDA)",
+                        storage::mail::Route::Remote =>
+                            "remote (waiting for delivery to other MTAs, not done by this version)",
+                    }
+                ),
+                format!("last error: {}", if e.last_error.is_empty() { "none" } else { &e.last_error }),
                 String::new(),
             ];
             lines.extend(String::from_utf8_lossy(&message).lines().map(str::to_string));

@@ -3,6 +3,7 @@
 //! - [`wire`]: pure parsers and reply encoders (no sockets, no TLS, no storage).
 //! - [`session`]: protocol state machines, generic over a byte transport.
 //! - [`io`]: TLS over tokio-uring with owned buffers, certificates.
+//! - [`mta`]: the hand-off of local mail to the MDA over LMTP, the queue runner, bounces.
 //! - [`server`]: start-up, per-core runtimes, listeners, limits, privileges, shutdown.
 //! - [`auth`]: password verification off the reactor, the credential cache, failure brakes.
 //! - [`admin`]: domain and account administration (admin socket and direct store access).
@@ -14,6 +15,7 @@ pub mod admin_mail;
 pub mod auth;
 pub mod cli;
 pub mod io;
+pub mod mta;
 pub mod server;
 pub mod session;
 pub mod wire;

@@ -142,13 +142,21 @@ fn user_add_needs_a_local_domain() {
 fn two_cores_two_pinned_threads_and_connections_on_both() {
     let server = Server::start("");
     let pid = server.pid();
+    // A thread takes its name (and pins itself) once it runs, which may be just after the log
+    // line the harness waits for.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
     let mut pinned = Vec::new();
-    for entry in std::fs::read_dir(format!("/proc/{pid}/task")).expect("tasks") {
-        let status = std::fs::read_to_string(entry.expect("task").path().join("status")).unwrap_or_default();
-        let field = |name: &str| status.lines().find_map(|l| l.strip_prefix(name)).map(|v| v.trim().to_string());
-        if field("Name:").is_some_and(|n| n.starts_with("core-")) {
-            pinned.push((field("Name:").unwrap_or_default(), field("Cpus_allowed_list:").unwrap_or_default()));
+    while pinned.len() < 2 && std::time::Instant::now() < deadline {
+        pinned.clear();
+        for entry in std::fs::read_dir(format!("/proc/{pid}/task")).expect("tasks") {
+            let status = std::fs::read_to_string(entry.expect("task").path().join("status")).unwrap_or_default();
+            let field = |name: &str| status.lines().find_map(|l| l.strip_prefix(name)).map(|v| v.trim().to_string());
+            let cpus = field("Cpus_allowed_list:").unwrap_or_default();
+            if field("Name:").is_some_and(|n| n.starts_with("core-")) && cpus.parse::<usize>().is_ok() {
+                pinned.push((field("Name:").unwrap_or_default(), cpus));
+            }
         }
+        std::thread::sleep(Duration::from_millis(20));
     }
     pinned.sort();
     assert_eq!(pinned.len(), 2, "{pinned:?}");

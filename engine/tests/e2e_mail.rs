@@ -17,17 +17,23 @@ fn server_with_users() -> Server {
     server
 }
 
-/// Checks that `stored` is the trace prefix (Return-Path, Delivered-To, a three-line Received)
-/// followed by exactly `body`.
+/// Checks that `stored` is the MDA's trace prefix (Return-Path, Delivered-To, a three-line
+/// Received naming LMTP), then, for mail that came through the MTA, the MTA's own three-line
+/// Received naming `protocol`, followed by exactly `body`.
 fn assert_copy(stored: &str, sender: &str, recipient: &str, protocol: &str, body: &str) {
     assert!(stored.ends_with(body), "stored copy does not end with the body:\n{stored}");
     let prefix = &stored[..stored.len() - body.len()];
     let lines: Vec<&str> = prefix.split_inclusive("\r\n").collect();
-    assert_eq!(lines.len(), 5, "prefix: {prefix:?}");
+    let expected = if protocol == "LMTP" { 5 } else { 8 };
+    assert_eq!(lines.len(), expected, "prefix: {prefix:?}");
     assert_eq!(lines[0], format!("Return-Path: <{sender}>\r\n"));
     assert_eq!(lines[1], format!("Delivered-To: {recipient}\r\n"));
     assert!(lines[2].starts_with("Received: from "), "{prefix}");
-    assert!(lines[3].contains(&format!("by localhost with {protocol}")), "{prefix}");
+    assert!(lines[3].contains("by localhost with LMTP"), "{prefix}");
+    if protocol != "LMTP" {
+        assert!(lines[5].starts_with("Received: from "), "{prefix}");
+        assert!(lines[6].contains(&format!("by localhost with {protocol}")), "{prefix}");
+    }
 }
 
 #[test]
@@ -330,4 +336,51 @@ fn swaks_mx_pipelining_over_starttls() {
         let (_, list, _) = server.cli(&["message", "list", user], "");
         assert_eq!(list.lines().count(), 1, "{user}: {list}");
     }
+}
+
+#[test]
+fn mail_for_an_unreachable_mda_waits_in_the_queue_and_is_delivered_once_it_answers() {
+    let retry = "[queue]\nscan_secs = 1\nretry_min_secs = 1\n";
+    let mut server = Server::start(&format!("[smtp]\nlmtp_target = \"./nowhere/lmtp.sock\"\n{retry}"));
+    server.add_user(ALICE, PASSWORD);
+    server.add_user(BOB, "bob's pass phrase");
+    let script = format!(
+        r#"
+import smtplib, ssl
+ctx = ssl.create_default_context(cafile={cert:?})
+smtp = smtplib.SMTP_SSL("127.0.0.1", {subs}, context=ctx)
+smtp.login({alice:?}, {password:?})
+assert smtp.sendmail({alice:?}, [{bob:?}], b"Subject: waited\r\n\r\nbody\r\n") == {{}}
+smtp.quit()
+print("accepted")
+"#,
+        cert = server.cert_path().to_str().expect("path"),
+        subs = server.submissions,
+        alice = ALICE,
+        bob = BOB,
+        password = PASSWORD,
+    );
+    let (ok, out) = run("python3", &["-c", &script], "");
+    assert!(ok && out.contains("accepted"), "{out}\nserver log:\n{}", server.log_text());
+    let (_, queue, _) = server.cli(&["queue", "list"], "");
+    assert!(queue.contains(" local from <alice@example.test> to <bob@example.test>"), "{queue}");
+    let id = queue.split_whitespace().next().expect("id").to_string();
+    let (_, shown, _) = server.cli(&["queue", "show", &id], "");
+    assert!(shown.contains("last error: cannot reach the MDA"), "{shown}");
+    assert_eq!(server.cli(&["message", "list", BOB], "").1.lines().count(), 0);
+    // The MTA is pointed at the MDA again: the queue runner delivers the waiting copy.
+    let (status, _) = server.stop();
+    assert!(status.success());
+    common::write_config(&server.dir, retry);
+    server.launch();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while server.cli(&["queue", "list"], "").1.lines().count() > 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let (_, queue, _) = server.cli(&["queue", "list"], "");
+    assert!(queue.trim().is_empty(), "still queued: {queue}\n{}", server.log_text());
+    let (code, stored, err) = server.cli(&["message", "show", BOB, "INBOX", "1"], "");
+    assert_eq!(code, 0, "{err}");
+    assert!(stored.ends_with("Subject: waited\r\n\r\nbody\r\n"), "{stored}");
+    assert_eq!(server.cli(&["message", "list", BOB], "").1.lines().count(), 1, "exactly one copy");
 }

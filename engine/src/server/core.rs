@@ -5,6 +5,7 @@ use super::Shared;
 use crate::io::starttls::StartTlsStream;
 use crate::io::tls::TlsStream;
 use crate::io::Transport;
+use crate::mta::pool::LmtpPool;
 use crate::session::{imap, smtp, SessionContext};
 use std::cell::Cell;
 use std::net::SocketAddr;
@@ -12,6 +13,39 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
+
+/// What every connection task of one core shares.
+#[derive(Clone)]
+struct CoreContext {
+    core: usize,
+    shared: Arc<Shared>,
+    /// Connections open on this core (shutdown waits for them).
+    active: Rc<Cell<usize>>,
+    /// This core's LMTP connections to the MDA.
+    mda: Rc<LmtpPool>,
+}
+
+impl CoreContext {
+    /// The context of a session with `peer`; the MTA's services (submission, MX) get the MDA pool.
+    fn session(
+        &self,
+        service: Option<Service>,
+        peer: SocketAddr,
+        shutdown: watch::Receiver<bool>,
+        tls: Option<String>,
+    ) -> SessionContext {
+        let mta = matches!(service, Some(Service::Submissions | Service::Smtp));
+        SessionContext {
+            config: Arc::clone(&self.shared.config),
+            auth: Arc::clone(&self.shared.auth),
+            store: self.shared.store.clone(),
+            peer,
+            shutdown,
+            tls,
+            mda: mta.then(|| Rc::clone(&self.mda)),
+        }
+    }
+}
 
 /// The TCP services a core accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,27 +85,29 @@ pub fn run(
     }
     tokio_uring::start(async move {
         let active = Rc::new(Cell::new(0usize));
+        let mda = Rc::new(LmtpPool::new(&shared.config));
         for (service, listener) in listeners {
             let listener = tokio_uring::net::TcpListener::from_std(listener);
-            tokio_uring::spawn(accept_loop(
-                core,
-                service,
-                listener,
-                Arc::clone(&shared),
-                shutdown.clone(),
-                Rc::clone(&active),
-            ));
+            let core_ctx =
+                CoreContext { core, shared: Arc::clone(&shared), active: Rc::clone(&active), mda: Rc::clone(&mda) };
+            tokio_uring::spawn(accept_loop(core_ctx, service, listener, shutdown.clone()));
+        }
+        if core == 0 {
+            let (shared, mda, shutdown) = (Arc::clone(&shared), Rc::clone(&mda), shutdown.clone());
+            tokio_uring::spawn(async move {
+                crate::mta::queue_runner::run(&shared.config, shared.store.mail(), &mda, shutdown).await;
+            });
         }
         if let Some(lmtp) = lmtp {
             match tokio::net::UnixListener::from_std(lmtp) {
                 Ok(listener) => {
-                    tokio_uring::spawn(lmtp_accept_loop(
+                    let core_ctx = CoreContext {
                         core,
-                        listener,
-                        Arc::clone(&shared),
-                        shutdown.clone(),
-                        Rc::clone(&active),
-                    ));
+                        shared: Arc::clone(&shared),
+                        active: Rc::clone(&active),
+                        mda: Rc::clone(&mda),
+                    };
+                    tokio_uring::spawn(lmtp_accept_loop(core_ctx, listener, shutdown.clone()));
                 }
                 Err(e) => tracing::error!(core, error = %e, "cannot accept LMTP connections on this core"),
             }
@@ -130,43 +166,43 @@ async fn next_connection<T>(
 }
 
 async fn accept_loop(
-    core: usize,
+    cx: CoreContext,
     service: Service,
     listener: tokio_uring::net::TcpListener,
-    shared: Arc<Shared>,
     mut shutdown: watch::Receiver<bool>,
-    active: Rc<Cell<usize>>,
 ) {
     while let Some((stream, peer)) =
-        next_connection(core, service.name(), &mut shutdown, async || listener.accept().await).await
+        next_connection(cx.core, service.name(), &mut shutdown, async || listener.accept().await).await
     {
         let _ = stream.set_nodelay(true);
-        active.set(active.get() + 1);
-        let shared = Arc::clone(&shared);
+        cx.active.set(cx.active.get() + 1);
+        let cx = cx.clone();
         let shutdown = shutdown.clone();
-        let active = Rc::clone(&active);
         tokio_uring::spawn(async move {
             if matches!(service, Service::Smtp | Service::LmtpTcp) {
-                serve_plain_connection(core, service, stream, peer, &shared, shutdown).await;
+                serve_plain_connection(&cx, service, stream, peer, shutdown).await;
             } else {
-                serve_connection(core, service, stream, peer, &shared, shutdown).await;
+                serve_connection(&cx, service, stream, peer, shutdown).await;
             }
-            active.set(active.get() - 1);
+            cx.active.set(cx.active.get() - 1);
         });
     }
 }
 
 /// Serves one connection that starts in plaintext: MX (TLS after STARTTLS) or LMTP over TCP.
 async fn serve_plain_connection(
-    core: usize,
+    cx: &CoreContext,
     service: Service,
     stream: tokio_uring::net::TcpStream,
     peer: SocketAddr,
-    shared: &Shared,
     shutdown: watch::Receiver<bool>,
 ) {
+    let (core, shared) = (cx.core, &*cx.shared);
     let started = Instant::now();
     let permit = shared.limiter.acquire(peer.ip());
+    // LMTP over TCP is unauthenticated: loopback and the configured networks only.
+    let allowed = service != Service::LmtpTcp
+        || mailgenic_config::lmtp_client_allowed(&shared.config.listen.lmtp_tcp_allow, peer.ip());
     let tls_config = Arc::clone(&shared.certs.current().smtp);
     let handshake = Duration::from_secs(shared.config.timeouts.tls_handshake_secs);
     let mut mx = if service == Service::Smtp {
@@ -174,15 +210,10 @@ async fn serve_plain_connection(
     } else {
         StartTlsStream::plain(stream)
     };
-    let ctx = SessionContext {
-        config: Arc::clone(&shared.config),
-        auth: Arc::clone(&shared.auth),
-        store: shared.store.clone(),
-        peer,
-        shutdown,
-        tls: None,
-    };
-    let result = if permit.is_none() {
+    let ctx = cx.session(Some(service), peer, shutdown, None);
+    let result = if !allowed {
+        mx.write_all(b"421 4.7.1 LMTP is not offered to your address\r\n").await.map(|()| None)
+    } else if permit.is_none() {
         mx.write_all(b"421 4.7.0 Too many connections from your address\r\n").await.map(|()| None)
     } else if service == Service::Smtp {
         smtp::serve_mx(&mut mx, &ctx).await
@@ -205,33 +236,21 @@ async fn serve_plain_connection(
         bytes_in = bytes_in + mx.plain_bytes_in,
         bytes_out = bytes_out + mx.plain_bytes_out,
         error,
-        refused = permit.is_none(),
+        refused = permit.is_none() || !allowed,
         "connection closed"
     );
 }
 
 /// Accepts LMTP connections on this core's clone of the UNIX socket.
-async fn lmtp_accept_loop(
-    core: usize,
-    listener: tokio::net::UnixListener,
-    shared: Arc<Shared>,
-    mut shutdown: watch::Receiver<bool>,
-    active: Rc<Cell<usize>>,
-) {
+async fn lmtp_accept_loop(cx: CoreContext, listener: tokio::net::UnixListener, mut shutdown: watch::Receiver<bool>) {
+    let core = cx.core;
     while let Some((mut stream, _)) =
         next_connection(core, "lmtp", &mut shutdown, async || listener.accept().await).await
     {
-        active.set(active.get() + 1);
-        let ctx = SessionContext {
-            config: Arc::clone(&shared.config),
-            auth: Arc::clone(&shared.auth),
-            store: shared.store.clone(),
-            // A local socket has no peer address; the Received field then names none.
-            peer: SocketAddr::from(([0, 0, 0, 0], 0)),
-            shutdown: shutdown.clone(),
-            tls: None,
-        };
-        let active = Rc::clone(&active);
+        cx.active.set(cx.active.get() + 1);
+        // A local socket has no peer address; the Received field then names none.
+        let ctx = cx.session(None, SocketAddr::from(([0, 0, 0, 0], 0)), shutdown.clone(), None);
+        let active = Rc::clone(&cx.active);
         tokio_uring::spawn(async move {
             let started = Instant::now();
             let result = smtp::serve_lmtp(&mut stream, &ctx).await;
@@ -250,13 +269,13 @@ async fn lmtp_accept_loop(
 }
 
 async fn serve_connection(
-    core: usize,
+    cx: &CoreContext,
     service: Service,
     stream: tokio_uring::net::TcpStream,
     peer: SocketAddr,
-    shared: &Shared,
     shutdown: watch::Receiver<bool>,
 ) {
+    let (core, shared) = (cx.core, &*cx.shared);
     let started = Instant::now();
     let permit = shared.limiter.acquire(peer.ip());
     let configs = shared.certs.current();
@@ -273,14 +292,8 @@ async fn serve_connection(
             return;
         }
     };
-    let ctx = SessionContext {
-        config: Arc::clone(&shared.config),
-        auth: Arc::clone(&shared.auth),
-        store: shared.store.clone(),
-        peer,
-        shutdown,
-        tls: Some(format!("{} {}", tls.protocol_version(), tls.cipher_suite())),
-    };
+    let ctx =
+        cx.session(Some(service), peer, shutdown, Some(format!("{} {}", tls.protocol_version(), tls.cipher_suite())));
     let result = if permit.is_none() {
         let refusal: &[u8] = match service {
             Service::Imaps => b"* BYE [UNAVAILABLE] Too many connections from your address\r\n",

@@ -10,9 +10,11 @@ pub mod smtp;
 
 use crate::auth::Authenticator;
 use crate::io::Transport;
+use crate::mta::pool::LmtpPool;
 use mailgenic_config::Config;
 use std::io;
 use std::net::SocketAddr;
+use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 use storage::mail::MailStore;
@@ -33,6 +35,9 @@ pub struct SessionContext {
     /// The TLS protocol version and cipher suite of the connection (`TLSv1.3 TLS13_AES_...`), for
     /// `Received:` fields; `None` on a plaintext connection.
     pub tls: Option<String>,
+    /// This core's connections to the MDA, where the MTA (submission, MX) hands local mail;
+    /// `None` for the MDA's own sessions.
+    pub mda: Option<Rc<LmtpPool>>,
 }
 
 impl SessionContext {

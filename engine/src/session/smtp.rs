@@ -321,7 +321,7 @@ impl SmtpSession<'_> {
                 format!("{} greets {}", config.hostname, self.ctx.peer.ip())
             },
             "PIPELINING".to_string(),
-            format!("SIZE {}", config.limits.max_message_bytes),
+            format!("SIZE {}", self.message_limit()),
             "8BITMIME".to_string(),
             "SMTPUTF8".to_string(),
             "CHUNKING".to_string(),
@@ -338,6 +338,13 @@ impl SmtpSession<'_> {
             let sep = if i == last { ' ' } else { '-' };
             out.extend_from_slice(format!("250{sep}{line}\r\n").as_bytes());
         }
+    }
+
+    /// The largest message this session takes: `limits.max_message_bytes`, and for the MDA (LMTP)
+    /// room on top for the trace fields the MTA added to a message it accepted within the limit.
+    fn message_limit(&self) -> u64 {
+        let allowance = if self.mode == Mode::Lmtp { mailgenic_config::TRACE_ALLOWANCE_BYTES } else { 0 };
+        self.ctx.config.limits.max_message_bytes + allowance
     }
 
     fn count_error(&mut self, out: &mut Vec<u8>) -> Flow {

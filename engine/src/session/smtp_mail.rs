@@ -68,7 +68,7 @@ impl SmtpSession<'_> {
                 return self.count_error(out);
             }
         };
-        if params.size.is_some_and(|size| size > self.ctx.config.limits.max_message_bytes) {
+        if params.size.is_some_and(|size| size > self.message_limit()) {
             out.extend_from_slice(b"552 5.3.4 Message size exceeds fixed maximum message size\r\n");
             return self.count_error(out);
         }
@@ -270,7 +270,7 @@ impl SmtpSession<'_> {
 
     /// Drops the message once it passes the limit; the rest of it is read and dropped too.
     fn bound_body(&mut self) {
-        if self.body.len() as u64 > self.ctx.config.limits.max_message_bytes {
+        if self.body.len() as u64 > self.message_limit() {
             self.body_too_large = true;
             self.body.clear();
         }
@@ -303,7 +303,10 @@ impl SmtpSession<'_> {
             }
             return Flow::Continue;
         }
-        if received_fields(&body) > self.ctx.config.smtp.max_received_headers {
+        // The MTA counts the Received field it adds, so the MDA downstream sees no more than the
+        // limit either.
+        let own = usize::from(self.mode != Mode::Lmtp);
+        if received_fields(&body) + own > self.ctx.config.smtp.max_received_headers {
             for _ in 0..replies {
                 out.extend_from_slice(b"554 5.4.6 Routing loop detected: too many Received fields\r\n");
             }

@@ -11,8 +11,9 @@ fn mx(world: &World, steps: &[(&str, &[u8])]) {
     let local = tokio::task::LocalSet::new();
     local.block_on(&rt, async {
         let (mut server, mut client) = pipe();
-        let mut ctx = world.ctx.clone();
+        let mut ctx = world.mta_ctx();
         ctx.tls = None;
+        world.spawn_mda();
         let session = tokio::task::spawn_local(async move { serve_mx(&mut server, &ctx).await });
         play(&mut client, steps).await;
         client.close();

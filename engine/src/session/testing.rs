@@ -163,11 +163,46 @@ impl World {
             peer: "192.0.2.7:50000".parse().expect("peer"),
             shutdown: shutdown_rx,
             tls: Some("TLSv1.3 TLS13_AES_256_GCM_SHA384".into()),
+            mda: None,
         };
         World { dir, store, ctx, shutdown }
     }
 
     pub fn path(&self) -> &Path {
         self.dir.path()
+    }
+
+    /// The MDA's socket in this world (see [`World::spawn_mda`]).
+    pub fn mda_socket(&self) -> std::path::PathBuf {
+        self.dir.path().join("lmtp.sock")
+    }
+
+    /// The MTA's view of this world: the context with a pool of LMTP connections to
+    /// [`World::mda_socket`]. Needs a runtime (the pool is built on the caller's thread).
+    pub fn mta_ctx(&self) -> SessionContext {
+        let mut config = (*self.ctx.config).clone();
+        config.smtp.lmtp_target = self.mda_socket().to_string_lossy().into_owned();
+        let mut ctx = self.ctx.clone();
+        ctx.mda = Some(std::rc::Rc::new(crate::mta::pool::LmtpPool::new(&config)));
+        ctx
+    }
+
+    /// Serves the real LMTP session (the MDA) on [`World::mda_socket`] from a task of the current
+    /// `LocalSet`, for as long as that runs.
+    pub fn spawn_mda(&self) {
+        let path = self.mda_socket();
+        let _ = std::fs::remove_file(&path);
+        let listener = tokio::net::UnixListener::bind(&path).expect("bind the MDA socket");
+        let ctx = self.ctx.clone();
+        tokio::task::spawn_local(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                let mut ctx = ctx.clone();
+                ctx.peer = "0.0.0.0:0".parse().expect("no address");
+                ctx.tls = None;
+                tokio::task::spawn_local(async move {
+                    let _ = crate::session::smtp::serve_lmtp(&mut stream, &ctx).await;
+                });
+            }
+        });
     }
 }

@@ -9,3 +9,4 @@ pub mod imap_values;
 pub mod sasl;
 pub mod smtp;
 pub mod smtp_data;
+pub mod smtp_reply;

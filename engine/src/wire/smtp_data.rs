@@ -127,6 +127,29 @@ impl DataDecoder {
     }
 }
 
+/// Writes `message` as a DATA payload into `out`: a `.` at the start of a line (after CRLF, or
+/// at the very start) is doubled, a final CRLF is added if the message lacks one, then the `.`
+/// CRLF terminator. The inverse of [`DataDecoder`] for messages that end in CRLF.
+pub fn encode_data(message: &[u8], out: &mut Vec<u8>) {
+    out.reserve(message.len() + message.len() / 64 + 5);
+    if !message.is_empty() {
+        let mut from = 0;
+        if message[0] == b'.' {
+            out.push(b'.');
+        }
+        for at in memchr::memmem::find_iter(message, b"\r\n.") {
+            out.extend_from_slice(&message[from..at + 2]);
+            out.push(b'.');
+            from = at + 2;
+        }
+        out.extend_from_slice(&message[from..]);
+        if !message.ends_with(b"\r\n") {
+            out.extend_from_slice(b"\r\n");
+        }
+    }
+    out.extend_from_slice(b".\r\n");
+}
+
 #[cfg(test)]
 #[path = "smtp_data_tests.rs"]
 mod tests;

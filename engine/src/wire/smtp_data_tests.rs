@@ -1,4 +1,4 @@
-use super::{DataDecoder, Decoded};
+use super::{encode_data, DataDecoder, Decoded};
 use proptest::prelude::*;
 
 /// The naive oracle: search the whole input (with the DATA line's CRLF in front) for the first
@@ -96,5 +96,35 @@ proptest! {
         let cut = cut.min(input.len());
         let (a, b) = input.split_at(cut);
         prop_assert_eq!(feed(&[a, b]), oracle(&input));
+    }
+}
+
+#[test]
+fn encoding_stuffs_leading_dots_and_terminates() {
+    let mut out = Vec::new();
+    encode_data(b".start\r\nmiddle\r\n..two\r\nno end", &mut out);
+    assert_eq!(out, b"..start\r\nmiddle\r\n...two\r\nno end\r\n.\r\n");
+    out.clear();
+    encode_data(b"", &mut out);
+    assert_eq!(out, b".\r\n");
+    out.clear();
+    encode_data(b"bare\n.lf stays\r\n", &mut out);
+    assert_eq!(out, b"bare\n.lf stays\r\n.\r\n", "only CRLF starts a line");
+}
+
+proptest! {
+    #[test]
+    fn encoding_round_trips_through_the_decoder(
+        body in proptest::collection::vec(prop::sample::select(vec![b'.', b'\r', b'\n', b'a']), 0..64)
+    ) {
+        let mut message = body;
+        message.extend_from_slice(b"\r\n");
+        let mut wire = Vec::new();
+        encode_data(&message, &mut wire);
+        let mut decoder = DataDecoder::new();
+        let mut back = Vec::new();
+        let decoded = decoder.decode(&wire, &mut back);
+        prop_assert_eq!(decoded, Decoded { consumed: wire.len(), end: true });
+        prop_assert_eq!(back, message);
     }
 }

@@ -44,6 +44,7 @@ use crate::{Address, Store, StoreError};
 use messages::PreparedBody;
 pub use messages::MAX_MESSAGE_BYTES;
 pub use model::*;
+pub use queue::{Attempt, NewQueued, QueuedMessage, Route};
 use std::future::Future;
 use std::ops::Range;
 use tokio::sync::{broadcast, oneshot};

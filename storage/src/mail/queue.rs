@@ -1,14 +1,20 @@
-//! The outbound queue: messages accepted for remote recipients, waiting for (another) delivery
-//! attempt. It lives in its own column family, `queue`, owned by the MTA, so it can move with the
-//! MTA when the hosts split. Writes go through the same group commit as mail.
+//! The outbound queue: messages accepted and not yet delivered, waiting for (another) attempt.
+//! It lives in its own column family, `queue`, owned by the MTA, so it can move with the MTA when
+//! the hosts split. Writes go through the same group commit as mail.
 //!
-//! Keys (one column family, three key spaces told apart by a leading tag):
+//! Each entry has a [`Route`]: `Remote` recipients wait for delivery to other MTAs, `Local` ones
+//! for a retry of the hand-off to this host's MDA over LMTP (after a temporary failure). Each
+//! route has its own due-time index, so the runner of one never scans the other's entries.
 //!
-//! | key                        | value                          |
-//! |----------------------------|--------------------------------|
-//! | ("entry", id)              | [`QueuedMessage`] fields       |
-//! | ("due", due time, id)      | empty (the due-time index)     |
-//! | ("data", id, chunk index)  | up to 256 KiB of the message   |
+//! Keys (one column family, key spaces told apart by a leading tag):
+//!
+//! | key                          | value                          |
+//! |------------------------------|--------------------------------|
+//! | ("entry", id)                | [`QueuedMessage`] fields       |
+//! | ("due", due time, id)        | empty (remote due-time index)  |
+//! | ("local_due", due time, id)  | empty (local due-time index)   |
+//! | ("data", id, chunk index)    | up to 256 KiB of the message   |
+//! | ("next_id")                  | the last id handed out         |
 
 use crate::keys::{KeyBuilder, KeyReader};
 use crate::mail::read::View;
@@ -16,6 +22,31 @@ use crate::mail::record::{decode_count, Dec, Enc, CHUNK_BYTES};
 use crate::mail::txn::{Cf, Txn};
 use crate::mail::MailStore;
 use crate::StoreError;
+
+/// Where a queued message goes next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    /// To other MTAs over SMTP.
+    Remote,
+    /// To this host's MDA over LMTP (a retry after a temporary failure).
+    Local,
+}
+
+impl Route {
+    fn tag(self) -> &'static str {
+        match self {
+            Route::Remote => "due",
+            Route::Local => "local_due",
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Route::Remote => "remote",
+            Route::Local => "local",
+        }
+    }
+}
 
 /// One queued message (without its bytes).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,6 +61,34 @@ pub struct QueuedMessage {
     pub attempts: u32,
     pub created: u64,
     pub size: u64,
+    pub route: Route,
+    /// Why the last attempt failed (empty before the first).
+    pub last_error: String,
+}
+
+/// A message to queue: the envelope, the bytes, where it goes and when it is first due.
+#[derive(Debug, Clone)]
+pub struct NewQueued {
+    pub sender: String,
+    pub recipients: Vec<String>,
+    pub message: Vec<u8>,
+    pub due: u64,
+    pub route: Route,
+    /// Why it is queued rather than delivered (for `queue show`); may be empty.
+    pub reason: String,
+}
+
+/// The end of one delivery attempt, applied to the queue in one commit.
+#[derive(Debug, Clone, Default)]
+pub struct Attempt {
+    /// Recipients still to be tried; empty removes the entry.
+    pub remaining: Vec<String>,
+    /// When the remaining ones are tried next.
+    pub due: u64,
+    /// Why this attempt failed for them.
+    pub error: String,
+    /// Messages the attempt produced (bounces), queued in the same commit.
+    pub enqueue: Vec<NewQueued>,
 }
 
 impl QueuedMessage {
@@ -44,7 +103,12 @@ impl QueuedMessage {
         for r in &self.recipients {
             e = e.bytes(r.as_bytes());
         }
-        e.done()
+        e.u8(match self.route {
+            Route::Remote => 0,
+            Route::Local => 1,
+        })
+        .bytes(self.last_error.as_bytes())
+        .done()
     }
 
     fn decode(id: u64, b: &[u8]) -> Result<QueuedMessage, StoreError> {
@@ -56,7 +120,18 @@ impl QueuedMessage {
         for _ in 0..n {
             recipients.push(d.string()?);
         }
-        Ok(QueuedMessage { id, sender, recipients, due, attempts, created, size })
+        // Entries written before routes existed were all remote.
+        let (route, last_error) = if d.is_empty() {
+            (Route::Remote, String::new())
+        } else {
+            let route = match d.u8()? {
+                0 => Route::Remote,
+                1 => Route::Local,
+                other => return Err(StoreError::Corrupt(format!("queue entry {id}: unknown route {other}"))),
+            };
+            (route, d.string()?)
+        };
+        Ok(QueuedMessage { id, sender, recipients, due, attempts, created, size, route, last_error })
     }
 }
 
@@ -64,8 +139,8 @@ fn entry_key(id: u64) -> Vec<u8> {
     KeyBuilder::new().str("entry").u64(id).finish()
 }
 
-fn due_key(due: u64, id: u64) -> Vec<u8> {
-    KeyBuilder::new().str("due").u64(due).u64(id).finish()
+fn due_key(route: Route, due: u64, id: u64) -> Vec<u8> {
+    KeyBuilder::new().str(route.tag()).u64(due).u64(id).finish()
 }
 
 fn data_key(id: u64, chunk: u32) -> Vec<u8> {
@@ -77,6 +152,11 @@ fn tag(t: &str) -> Vec<u8> {
 }
 
 fn next_id_key() -> Vec<u8> {
+    KeyBuilder::new().str("next_id").finish()
+}
+
+/// Where stores written before the queue kept its own counter kept it (in `meta`).
+fn legacy_next_id_key() -> Vec<u8> {
     KeyBuilder::new().str("next_queue_id").finish()
 }
 
@@ -91,27 +171,35 @@ fn load(txn: &Txn<'_>, id: u64) -> Result<QueuedMessage, StoreError> {
     }
 }
 
-fn enqueue(
-    txn: &mut Txn<'_>,
-    sender: String,
-    recipients: Vec<String>,
-    message: &[u8],
-    due: u64,
-) -> Result<u64, StoreError> {
-    crate::mail::messages::check_size(message.len())?;
-    if recipients.is_empty() {
+fn enqueue(txn: &mut Txn<'_>, new: NewQueued) -> Result<u64, StoreError> {
+    crate::mail::messages::check_size(new.message.len())?;
+    if new.recipients.is_empty() {
         return Err(StoreError::Invalid("a queued message needs at least one recipient".into()));
     }
-    let id = match txn.get(Cf::Meta, &next_id_key())? {
+    let last = match txn.get(Cf::Queue, &next_id_key())? {
+        Some(b) => Some(b),
+        None => txn.get(Cf::Meta, &legacy_next_id_key())?,
+    };
+    let id = match last {
         Some(b) => decode_count(&b, "queue id counter")? + 1,
         None => 1,
     };
-    txn.put(Cf::Meta, next_id_key(), id.to_be_bytes().to_vec());
+    txn.put(Cf::Queue, next_id_key(), id.to_be_bytes().to_vec());
     let created = crate::mail::mailboxes::now_secs();
-    let entry = QueuedMessage { id, sender, recipients, due, attempts: 0, created, size: message.len() as u64 };
+    let entry = QueuedMessage {
+        id,
+        sender: new.sender,
+        recipients: new.recipients,
+        due: new.due,
+        attempts: 0,
+        created,
+        size: new.message.len() as u64,
+        route: new.route,
+        last_error: new.reason,
+    };
     txn.put(Cf::Queue, entry_key(id), entry.encode());
-    txn.put(Cf::Queue, due_key(due, id), Vec::new());
-    for (i, chunk) in message.chunks(CHUNK_BYTES).enumerate() {
+    txn.put(Cf::Queue, due_key(entry.route, entry.due, id), Vec::new());
+    for (i, chunk) in new.message.chunks(CHUNK_BYTES).enumerate() {
         txn.put(Cf::Queue, data_key(id, i as u32), chunk.to_vec());
     }
     Ok(id)
@@ -120,21 +208,26 @@ fn enqueue(
 fn remove(txn: &mut Txn<'_>, id: u64) -> Result<(), StoreError> {
     let entry = load(txn, id)?;
     txn.delete(Cf::Queue, entry_key(id));
-    txn.delete(Cf::Queue, due_key(entry.due, id));
+    txn.delete(Cf::Queue, due_key(entry.route, entry.due, id));
     for i in 0..chunks(entry.size) {
         txn.delete(Cf::Queue, data_key(id, i));
     }
     Ok(())
 }
 
-/// After an attempt: keeps only `recipients` still pending and sets the next due time.
-fn reschedule(txn: &mut Txn<'_>, id: u64, recipients: Vec<String>, due: u64) -> Result<(), StoreError> {
+/// After an attempt: keeps only `recipients` still pending, sets the next due time and says why
+/// the attempt failed.
+fn reschedule(txn: &mut Txn<'_>, id: u64, recipients: Vec<String>, due: u64, error: String) -> Result<(), StoreError> {
     let mut entry = load(txn, id)?;
-    txn.delete(Cf::Queue, due_key(entry.due, id));
+    if recipients.is_empty() {
+        return Err(StoreError::Invalid("a queued message needs at least one recipient".into()));
+    }
+    txn.delete(Cf::Queue, due_key(entry.route, entry.due, id));
     entry.due = due;
     entry.attempts = entry.attempts.saturating_add(1);
     entry.recipients = recipients;
-    txn.put(Cf::Queue, due_key(due, id), Vec::new());
+    entry.last_error = error;
+    txn.put(Cf::Queue, due_key(entry.route, due, id), Vec::new());
     txn.put(Cf::Queue, entry_key(id), entry.encode());
     Ok(())
 }
@@ -154,10 +247,10 @@ pub(crate) fn list(view: &View<'_>) -> Result<Vec<QueuedMessage>, StoreError> {
     Ok(out)
 }
 
-/// Entries due at or before `now`, earliest first, at most `limit`.
-fn due(view: &View<'_>, now: u64, limit: usize) -> Result<Vec<QueuedMessage>, StoreError> {
-    let prefix = tag("due");
-    let until = KeyBuilder::new().str("due").u64(now.saturating_add(1)).finish();
+/// Entries of `route` due at or before `now`, earliest first, at most `limit`.
+fn due(view: &View<'_>, route: Route, now: u64, limit: usize) -> Result<Vec<QueuedMessage>, StoreError> {
+    let prefix = tag(route.tag());
+    let until = KeyBuilder::new().str(route.tag()).u64(now.saturating_add(1)).finish();
     let mut ids = Vec::new();
     view.scan(Cf::Queue, &prefix, &prefix, Some(&until), |k, _| {
         let mut r = KeyReader::new(k);
@@ -192,7 +285,7 @@ fn message(view: &View<'_>, id: u64) -> Result<Vec<u8>, StoreError> {
 /// Checks the queue's invariants, adding one line per problem.
 pub(crate) fn check(view: &View<'_>, problems: &mut Vec<String>) -> Result<(), StoreError> {
     for entry in list(view)? {
-        if view.get(Cf::Queue, &due_key(entry.due, entry.id))?.is_none() {
+        if view.get(Cf::Queue, &due_key(entry.route, entry.due, entry.id))?.is_none() {
             problems.push(format!("queued message {}: missing from the due-time index", entry.id));
         }
         let mut len = 0u64;
@@ -210,17 +303,10 @@ pub(crate) fn check(view: &View<'_>, problems: &mut Vec<String>) -> Result<(), S
 }
 
 impl MailStore {
-    /// Queues `message` for remote `recipients`, first attempt at `due` (Unix seconds).
-    pub async fn enqueue(
-        &self,
-        sender: &str,
-        recipients: Vec<String>,
-        message: Vec<u8>,
-        due: u64,
-    ) -> Result<u64, StoreError> {
-        let sender = sender.to_string();
-        let weight = message.len();
-        self.write_weighted(weight, move |t| enqueue(t, sender, recipients, &message, due)).await
+    /// Queues messages in one synced commit and returns their ids, in order.
+    pub async fn enqueue(&self, messages: Vec<NewQueued>) -> Result<Vec<u64>, StoreError> {
+        let weight = messages.iter().map(|m| m.message.len()).sum();
+        self.write_weighted(weight, move |t| messages.into_iter().map(|m| enqueue(t, m)).collect()).await
     }
 
     /// Every queued message, by id.
@@ -241,13 +327,37 @@ impl MailStore {
         self.write(move |t| remove(t, id)).await
     }
 
-    /// Records a failed attempt: `recipients` are those still pending, next attempt at `due`.
-    pub async fn queue_reschedule(&self, id: u64, recipients: Vec<String>, due: u64) -> Result<(), StoreError> {
-        self.write(move |t| reschedule(t, id, recipients, due)).await
+    /// Records a failed attempt: `recipients` are those still pending (at least one), next
+    /// attempt at `due`, `error` says why this one failed.
+    pub async fn queue_reschedule(
+        &self,
+        id: u64,
+        recipients: Vec<String>,
+        due: u64,
+        error: String,
+    ) -> Result<(), StoreError> {
+        self.write(move |t| reschedule(t, id, recipients, due, error)).await
     }
 
-    /// Messages due at or before `now`, earliest first, at most `limit`.
-    pub async fn queue_due(&self, now: u64, limit: usize) -> Result<Vec<QueuedMessage>, StoreError> {
-        self.read(move |b| due(&View::new(b), now, limit)).await
+    /// Records the end of an attempt on entry `id` (see [`Attempt`]) atomically, so that a crash
+    /// cannot leave a bounce without its entry updated or the other way round.
+    pub async fn queue_attempted(&self, id: u64, attempt: Attempt) -> Result<(), StoreError> {
+        let weight = attempt.enqueue.iter().map(|m| m.message.len()).sum();
+        self.write_weighted(weight, move |t| {
+            for new in attempt.enqueue {
+                enqueue(t, new)?;
+            }
+            if attempt.remaining.is_empty() {
+                remove(t, id)
+            } else {
+                reschedule(t, id, attempt.remaining, attempt.due, attempt.error)
+            }
+        })
+        .await
+    }
+
+    /// Messages of `route` due at or before `now`, earliest first, at most `limit`.
+    pub async fn queue_due(&self, route: Route, now: u64, limit: usize) -> Result<Vec<QueuedMessage>, StoreError> {
+        self.read(move |b| due(&View::new(b), route, now, limit)).await
     }
 }

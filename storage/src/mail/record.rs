@@ -219,6 +219,10 @@ impl<'a> Dec<'a> {
         let b = self.bytes()?;
         String::from_utf8(b.to_vec()).map_err(|_| self.err())
     }
+    /// Whether the record is read to its end (fields added later are optional at the end).
+    pub fn is_empty(&self) -> bool {
+        self.rest.is_empty()
+    }
 }
 
 impl AccountState {

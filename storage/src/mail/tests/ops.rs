@@ -29,7 +29,10 @@ async fn backup_opens_and_passes_check() {
     for raw in corpus::ALL {
         f.mail.append(&f.bob, "INBOX", message(raw)).await.unwrap();
     }
-    f.mail.enqueue("bob@example.test", vec!["r@remote.test".into()], corpus::SIMPLE.to_vec(), 5).await.unwrap();
+    f.mail
+        .enqueue(vec![queued("bob@example.test", &["r@remote.test"], corpus::SIMPLE, 5, Route::Remote)])
+        .await
+        .unwrap();
     let target = f.dir.path().join("backup");
     f.mail.backup(target.clone()).await.unwrap();
     assert!(f.mail.backup(target.clone()).await.is_err(), "never overwrites");
@@ -41,28 +44,67 @@ async fn backup_opens_and_passes_check() {
     assert_eq!(mail.queue_list().await.unwrap().len(), 1);
 }
 
+fn queued(sender: &str, recipients: &[&str], message: &[u8], due: u64, route: Route) -> NewQueued {
+    NewQueued {
+        sender: sender.into(),
+        recipients: recipients.iter().map(|r| r.to_string()).collect(),
+        message: message.to_vec(),
+        due,
+        route,
+        reason: String::new(),
+    }
+}
+
 #[tokio::test]
 async fn outbound_queue_enqueue_list_show_due_reschedule_delete() {
     let f = fixture();
     let big: Vec<u8> = (0..600_000u32).map(|i| (i % 251) as u8).collect();
-    let a =
-        f.mail.enqueue("a@example.test", vec!["x@r.test".into(), "y@r.test".into()], big.clone(), 100).await.unwrap();
-    let b = f.mail.enqueue("", vec!["z@r.test".into()], b"bounce".to_vec(), 50).await.unwrap();
-    assert!(f.mail.enqueue("a@example.test", vec![], b"x".to_vec(), 1).await.is_err());
+    let ids = f
+        .mail
+        .enqueue(vec![
+            queued("a@example.test", &["x@r.test", "y@r.test"], &big, 100, Route::Remote),
+            queued("", &["z@r.test"], b"bounce", 50, Route::Remote),
+        ])
+        .await
+        .unwrap();
+    let [a, b] = ids[..] else { panic!("two ids: {ids:?}") };
+    assert!(f.mail.enqueue(vec![queued("a@example.test", &[], b"x", 1, Route::Remote)]).await.is_err());
     assert_eq!(f.mail.queue_list().await.unwrap().iter().map(|q| q.id).collect::<Vec<_>>(), [a, b]);
     assert_eq!(f.mail.queue_message(a).await.unwrap(), big);
-    let due: Vec<u64> = f.mail.queue_due(100, 10).await.unwrap().iter().map(|q| q.id).collect();
+    let due: Vec<u64> = f.mail.queue_due(Route::Remote, 100, 10).await.unwrap().iter().map(|q| q.id).collect();
     assert_eq!(due, [b, a], "earliest first");
-    assert_eq!(f.mail.queue_due(99, 10).await.unwrap().len(), 1);
-    f.mail.queue_reschedule(a, vec!["y@r.test".into()], 500).await.unwrap();
+    assert_eq!(f.mail.queue_due(Route::Remote, 99, 10).await.unwrap().len(), 1);
+    assert!(f.mail.queue_due(Route::Local, 1000, 10).await.unwrap().is_empty(), "routes have their own index");
+    f.mail.queue_reschedule(a, vec!["y@r.test".into()], 500, "451 4.3.0 later".into()).await.unwrap();
     let shown = f.mail.queue_show(a).await.unwrap();
     assert_eq!((shown.recipients.as_slice(), shown.due, shown.attempts), (["y@r.test".to_string()].as_slice(), 500, 1));
-    assert_eq!(f.mail.queue_due(100, 10).await.unwrap().len(), 1);
+    assert_eq!((shown.route, shown.last_error.as_str()), (Route::Remote, "451 4.3.0 later"));
+    assert!(f.mail.queue_reschedule(a, vec![], 600, String::new()).await.is_err(), "nobody left: delete instead");
+    assert_eq!(f.mail.queue_due(Route::Remote, 100, 10).await.unwrap().len(), 1);
     assert!(f.mail.check().await.unwrap().is_empty());
     f.mail.queue_delete(a).await.unwrap();
     assert!(f.mail.queue_show(a).await.is_err());
     assert!(f.mail.queue_message(a).await.is_err());
     assert_eq!(f.mail.queue_list().await.unwrap().len(), 1);
+    assert!(f.mail.check().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn local_retries_have_their_own_due_index_and_ids_keep_counting() {
+    let f = fixture();
+    let ids = f
+        .mail
+        .enqueue(vec![
+            queued("a@example.test", &["bob@example.test"], b"retry me", 10, Route::Local),
+            queued("a@example.test", &["x@r.test"], b"send me", 10, Route::Remote),
+        ])
+        .await
+        .unwrap();
+    let local = f.mail.queue_due(Route::Local, 10, 10).await.unwrap();
+    assert_eq!(local.iter().map(|q| (q.id, q.route)).collect::<Vec<_>>(), [(ids[0], Route::Local)]);
+    f.mail.queue_delete(ids[0]).await.unwrap();
+    let next = f.mail.enqueue(vec![queued("", &["a@example.test"], b"x", 1, Route::Local)]).await.unwrap();
+    assert!(next[0] > ids[1], "ids are never reused: {next:?} after {ids:?}");
     assert!(f.mail.check().await.unwrap().is_empty());
 }
 
