@@ -1,7 +1,8 @@
 //! APPEND (RFC 9051 §6.3.12) with the UIDPLUS `APPENDUID` code (RFC 4315).
 //!
 //! ```text
-//! append = "APPEND" SP mailbox [SP flag-list] [SP date-time] SP literal
+//! append = "APPEND" SP mailbox [SP flag-list] [SP date-time] SP (literal / literal8)
+//! literal8 = "~{" number64 ["+"] "}" CRLF *OCTET    ; BINARY, RFC 3516 §4.4: may hold NUL
 //! ```
 //!
 //! The connection loop has already checked the literal's announced size against
@@ -18,7 +19,7 @@ use storage::StoreError;
 impl ImapSession<'_> {
     pub(super) async fn append(&mut self, tag: &[u8], args: &[u8], out: &mut Vec<u8>) -> Flow {
         let Some(account) = self.user.clone() else { return self.not_logged_in(out, tag) };
-        let (name, flags, date, body) = match parse_append(args) {
+        let (name, flags, date, body, literal8) = match parse_append(args) {
             Ok(parts) => parts,
             Err(reason) => return self.bad(out, tag, reason),
         };
@@ -27,7 +28,10 @@ impl ImapSession<'_> {
             return Flow::Continue;
         }
         let internal_date = date.unwrap_or_else(now);
-        let message = NewMessage { prefix: Vec::new(), body: body.to_vec(), flags, internal_date };
+        // A literal8 may carry NUL bytes, which BODY[...] could never send: such parts are stored
+        // as base64 (RFC 3516 §4.4), and BINARY[...] gives the client's bytes back.
+        let body = if literal8 { super::binary::encode_binary_parts(body) } else { body.to_vec() };
+        let message = NewMessage { prefix: Vec::new(), body, flags, internal_date };
         match self.ctx.mail().append(&account, &name, message).await {
             Ok(appended) => {
                 // Appended to the selected mailbox: its EXISTS belongs in this response.
@@ -45,8 +49,11 @@ impl ImapSession<'_> {
     }
 }
 
-/// Splits APPEND's arguments into mailbox, flags, date and the literal's bytes.
-fn parse_append(args: &[u8]) -> Result<(String, Flags, Option<i64>, &[u8]), &'static str> {
+/// Splits APPEND's arguments into mailbox, flags, date, the literal's bytes and whether it was a
+/// literal8.
+type AppendArgs<'a> = (String, Flags, Option<i64>, &'a [u8], bool);
+
+fn parse_append(args: &[u8]) -> Result<AppendArgs<'_>, &'static str> {
     let mut parsed = Args::new(args);
     let name = parsed
         .astring()
@@ -66,7 +73,9 @@ fn parse_append(args: &[u8]) -> Result<(String, Flags, Option<i64>, &[u8]), &'st
         date = Some(d);
         rest = r;
     }
-    let after = rest.strip_prefix(b"{").ok_or("APPEND needs the message as a literal")?;
+    let literal8 = rest.starts_with(b"~{");
+    let after = rest.strip_prefix(b"~{").or_else(|| rest.strip_prefix(b"{"));
+    let after = after.ok_or("APPEND needs the message as a literal")?;
     let close = memchr::memchr(b'}', after).ok_or("Invalid literal")?;
     let spec = &after[..close];
     let size = parse_number(spec.strip_suffix(b"+").unwrap_or(spec)).ok_or("Invalid literal size")?;
@@ -75,7 +84,7 @@ fn parse_append(args: &[u8]) -> Result<(String, Flags, Option<i64>, &[u8]), &'st
     if data.len() != size {
         return Err("Only one message per APPEND (MULTIAPPEND is not supported)");
     }
-    Ok((name, flags, date, data))
+    Ok((name, flags, date, data, literal8))
 }
 
 /// Seconds since the epoch now.

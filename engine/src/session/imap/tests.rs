@@ -204,3 +204,6 @@ mod mail;
 
 #[path = "tests_more.rs"]
 mod more;
+
+#[path = "tests_binary.rs"]
+mod binary;
