@@ -81,7 +81,11 @@ struct Job {
 
 /// Shared by every core; see the module docs.
 pub struct Authenticator {
-    queue: SyncSender<Job>,
+    /// `None` only while dropping: closing it is what stops the verify threads.
+    queue: Option<SyncSender<Job>>,
+    /// The verify threads, joined on drop: each holds a handle to the store, and a thread still
+    /// closing RocksDB while the process exits aborts it (RocksDB's mutexes are gone by then).
+    threads: Vec<std::thread::JoinHandle<()>>,
     cache: Mutex<HashMap<[u8; 64], CacheEntry>>,
     failures: Mutex<HashMap<FailureKey, FailureCount>>,
     mac_key: [u8; 64],
@@ -110,15 +114,26 @@ impl fmt::Debug for Authenticator {
     }
 }
 
+impl Drop for Authenticator {
+    fn drop(&mut self) {
+        // Closing the queue ends each thread after the verification it is doing, if any.
+        self.queue.take();
+        for thread in self.threads.drain(..) {
+            let _ = thread.join();
+        }
+    }
+}
+
 impl Authenticator {
     /// Starts `threads` verify threads reading accounts from `store`.
     pub fn start(store: Store, config: AuthConfig, threads: usize) -> std::io::Result<Arc<Authenticator>> {
         let (queue, jobs) = sync_channel::<Job>(config.verify_queue);
         let jobs = Arc::new(Mutex::new(jobs));
+        let mut handles = Vec::new();
         for i in 0..threads.max(1) {
             let jobs = Arc::clone(&jobs);
             let store = store.clone();
-            std::thread::Builder::new().name(format!("auth-verify-{i}")).spawn(move || loop {
+            let handle = std::thread::Builder::new().name(format!("auth-verify-{i}")).spawn(move || loop {
                 let job = {
                     let receiver = jobs.lock().unwrap_or_else(|p| p.into_inner());
                     receiver.recv()
@@ -127,13 +142,15 @@ impl Authenticator {
                 let outcome = verify(&store, &job.username, &job.password);
                 let _ = job.reply.send(outcome);
             })?;
+            handles.push(handle);
         }
         let mut mac_key = [0u8; 64];
         getrandom::getrandom(&mut mac_key).map_err(std::io::Error::other)?;
         // Build the decoy hash now, not on the first unknown user (which would then be slower).
         let _ = storage::password::decoy_hash();
         Ok(Arc::new(Authenticator {
-            queue,
+            queue: Some(queue),
+            threads: handles,
             cache: Mutex::new(HashMap::new()),
             failures: Mutex::new(HashMap::new()),
             mac_key,
@@ -150,7 +167,11 @@ impl Authenticator {
         }
         let (reply, answer) = tokio::sync::oneshot::channel();
         let job = Job { username: username.to_string(), password, reply };
-        let outcome = match self.queue.try_send(job) {
+        let sent = match &self.queue {
+            Some(queue) => queue.try_send(job),
+            None => Err(TrySendError::Disconnected(job)),
+        };
+        let outcome = match sent {
             Ok(()) => answer.await.unwrap_or(AuthOutcome::Unavailable),
             Err(TrySendError::Full(_)) => {
                 tracing::warn!("password verification queue full; answering with a temporary failure");
