@@ -13,7 +13,8 @@
 //! section-text    = section-msgtext / "MIME"
 //! header-list     = "(" header-fld-name *(SP header-fld-name) ")"
 //! partial         = "<" number "." nz-number ">"
-//! fetch-modifiers = SP "(" "CHANGEDSINCE" SP mod-sequence-valzer ")"
+//! fetch-modifiers = SP "(" fetch-modifier *(SP fetch-modifier) ")"
+//! fetch-modifier  = "CHANGEDSINCE" SP mod-sequence-valzer / "VANISHED"   ; RFC 7162
 //! ```
 //!
 //! BINARY (RFC 3516 §6) adds:
@@ -117,6 +118,8 @@ pub struct FetchRequest {
     pub attrs: Vec<FetchAttr>,
     /// RFC 7162 `CHANGEDSINCE`.
     pub changed_since: Option<u64>,
+    /// RFC 7162 §3.2.6 `VANISHED` (with `CHANGEDSINCE`, in `UID FETCH` after ENABLE QRESYNC).
+    pub vanished: bool,
 }
 
 /// Parses the attribute part of a FETCH command (after the sequence set and its SP).
@@ -162,21 +165,32 @@ pub fn parse_fetch_attrs(input: &[u8]) -> Result<FetchRequest, &'static str> {
             }
         }
     };
-    let changed_since = match rest {
-        [] => None,
-        [b' ', modifiers @ ..] => Some(parse_changed_since(modifiers)?),
+    let mut request = FetchRequest { attrs, changed_since: None, vanished: false };
+    match rest {
+        [] => {}
+        [b' ', modifiers @ ..] => parse_modifiers(modifiers, &mut request)?,
         _ => return Err("Unexpected text after fetch attributes"),
-    };
-    Ok(FetchRequest { attrs, changed_since })
+    }
+    Ok(request)
 }
 
-fn parse_changed_since(input: &[u8]) -> Result<u64, &'static str> {
+fn parse_modifiers(input: &[u8], request: &mut FetchRequest) -> Result<(), &'static str> {
     let body = input.strip_prefix(b"(").and_then(|b| b.strip_suffix(b")")).ok_or("Invalid fetch modifier")?;
-    let (name, value) = body.split_at(memchr::memchr(b' ', body).ok_or("Invalid fetch modifier")?);
-    if !name.eq_ignore_ascii_case(b"CHANGEDSINCE") {
-        return Err("Unknown fetch modifier");
+    let mut words = body.split(|&b| b == b' ');
+    while let Some(name) = words.next() {
+        if name.eq_ignore_ascii_case(b"CHANGEDSINCE") && request.changed_since.is_none() {
+            let value = words.next().and_then(parse_number).ok_or("Invalid CHANGEDSINCE value")?;
+            request.changed_since = Some(value);
+        } else if name.eq_ignore_ascii_case(b"VANISHED") && !request.vanished {
+            request.vanished = true;
+        } else {
+            return Err("Unknown fetch modifier");
+        }
     }
-    parse_number(&value[1..]).ok_or("Invalid CHANGEDSINCE value")
+    if request.vanished && request.changed_since.is_none() {
+        return Err("VANISHED needs CHANGEDSINCE");
+    }
+    Ok(())
 }
 
 /// Parses one `fetch-att`; returns it and the text after it.

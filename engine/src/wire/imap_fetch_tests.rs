@@ -78,7 +78,16 @@ fn fetch_attribute_table() {
         }
     }
     let request = parse_fetch_attrs(b"(FLAGS) (CHANGEDSINCE 12345)").expect("modifier");
-    assert_eq!(request.changed_since, Some(12345));
+    assert_eq!((request.changed_since, request.vanished), (Some(12345), false));
+    let request = parse_fetch_attrs(b"(FLAGS) (CHANGEDSINCE 12345 VANISHED)").expect("modifiers");
+    assert_eq!((request.changed_since, request.vanished), (Some(12345), true));
+    let request = parse_fetch_attrs(b"FLAGS (vanished changedsince 7)").expect("any order");
+    assert_eq!((request.changed_since, request.vanished), (Some(7), true));
+    for bad in
+        [&b"FLAGS (VANISHED)"[..], b"FLAGS (CHANGEDSINCE)", b"FLAGS (CHANGEDSINCE 1 CHANGEDSINCE 2)", b"FLAGS (X)"]
+    {
+        assert!(parse_fetch_attrs(bad).is_err(), "{}", String::from_utf8_lossy(bad));
+    }
 }
 
 #[test]

@@ -67,10 +67,7 @@ impl ImapSession<'_> {
                 out.extend_from_slice(format!("* OK {code}Moved\r\n").as_bytes());
             }
             if let Some(selected) = self.selected.as_mut() {
-                for (uid, _) in &result.uids {
-                    selected.pending_expunges.remove(uid);
-                    selected.report_expunge(*uid, out);
-                }
+                selected.report_expunges(result.uids.iter().map(|p| p.0), out);
             }
         }
         if target == source {

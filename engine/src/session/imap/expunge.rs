@@ -33,10 +33,7 @@ impl ImapSession<'_> {
             Err(e) => return store_failed(out, tag, &e),
         };
         if let Some(selected) = self.selected.as_mut() {
-            for uid in expunged {
-                selected.pending_expunges.remove(&uid);
-                selected.report_expunge(uid, out);
-            }
+            selected.report_expunges(expunged, out);
         }
         ok(out, tag, "EXPUNGE completed")
     }

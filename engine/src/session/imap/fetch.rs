@@ -50,6 +50,23 @@ impl ImapSession<'_> {
         if request.attrs.contains(&FetchAttr::ModSeq) {
             super::enable_condstore(&mut self.condstore, Some(selected), out);
         }
+        if request.vanished {
+            if !by_uid || !self.qresync {
+                return Ok(self.bad(out, tag, "VANISHED needs UID FETCH after ENABLE QRESYNC"));
+            }
+            // RFC 7162 §3.2.6: the UIDs of the set expunged since CHANGEDSINCE, before the FETCHes.
+            let since = request.changed_since.unwrap_or(0);
+            let changes = match self.ctx.mail().changes_since(&account, &selected.name, since).await {
+                Ok(changes) => changes,
+                Err(e) => return Ok(store_failed(out, tag, &e)),
+            };
+            let largest = selected.uids.last().copied().unwrap_or(0);
+            let vanished = super::qresync::expunged_since(&changes, since, Some(&set), largest);
+            let vanished: Vec<u32> = vanished.into_iter().filter(|&uid| selected.seq_of(uid).is_none()).collect();
+            if !vanished.is_empty() {
+                out.extend_from_slice(format!("* VANISHED (EARLIER) {}\r\n", super::encode_set(vanished)).as_bytes());
+            }
+        }
         let uids = selected.resolve(&set, by_uid);
         if !by_uid && uids.is_empty() && !set.resolve(selected.uids.len() as u32).is_empty() {
             return Ok(self.bad(out, tag, "Invalid message sequence number"));

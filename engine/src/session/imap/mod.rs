@@ -30,6 +30,7 @@ mod expunge;
 mod fetch;
 mod idle;
 mod mailbox;
+mod qresync;
 mod search;
 mod select;
 mod store;
@@ -48,7 +49,7 @@ use storage::{Address, StoreError};
 pub const CAPABILITIES_PREAUTH: &str = "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE AUTH=PLAIN";
 /// Capabilities once authenticated: exactly what the handlers implement.
 pub const CAPABILITIES_AUTH: &str =
-    "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN SPECIAL-USE ESEARCH CONDSTORE BINARY";
+    "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN SPECIAL-USE ESEARCH CONDSTORE QRESYNC BINARY";
 /// An input buffer this large or smaller is kept between commands; a larger one is freed once
 /// drained.
 const KEEP_INPUT_BYTES: usize = 4096;
@@ -73,6 +74,8 @@ struct ImapSession<'a> {
     selected: Option<Selected>,
     /// CONDSTORE was enabled (ENABLE, SELECT (CONDSTORE), or a MODSEQ-using command).
     condstore: bool,
+    /// QRESYNC was enabled (RFC 7162 §3.2.3): expunges are reported as VANISHED.
+    qresync: bool,
     commands_before_auth: u32,
     auth_failures: u32,
     errors: u32,
@@ -86,6 +89,7 @@ pub async fn serve<T: Transport>(transport: &mut T, ctx: &SessionContext) -> io:
         user: None,
         selected: None,
         condstore: false,
+        qresync: false,
         commands_before_auth: 0,
         auth_failures: 0,
         errors: 0,
@@ -350,7 +354,7 @@ impl ImapSession<'_> {
         Ok(flow)
     }
 
-    /// ENABLE (RFC 5161): only CONDSTORE is something to enable here.
+    /// ENABLE (RFC 5161): CONDSTORE, and QRESYNC (which implies CONDSTORE, RFC 7162 §3.2.3).
     fn enable(&mut self, tag: &[u8], args: &[u8], out: &mut Vec<u8>) -> Flow {
         if args.is_empty() {
             return self.bad(out, tag, "Syntax: ENABLE capability...");
@@ -360,6 +364,10 @@ impl ImapSession<'_> {
             if capability.eq_ignore_ascii_case(b"CONDSTORE") && !self.condstore {
                 self.condstore = true;
                 out.extend_from_slice(b" CONDSTORE");
+            } else if capability.eq_ignore_ascii_case(b"QRESYNC") && !self.qresync {
+                self.qresync = true;
+                self.condstore = true;
+                out.extend_from_slice(b" QRESYNC");
             }
         }
         out.extend_from_slice(b"\r\n");

@@ -39,6 +39,8 @@ pub(super) struct Selected {
     /// The account's change notices since SELECT: the change log is read only after one arrived
     /// for this mailbox, so a command costs no store read when nothing changed.
     pub changes: ChangeWatch,
+    /// The session enabled QRESYNC: expunges are reported as VANISHED.
+    pub qresync: bool,
 }
 
 impl Selected {
@@ -118,29 +120,49 @@ impl Selected {
         out.extend_from_slice(format!("* OK [PERMANENTFLAGS {permanent}] Flags permitted\r\n").as_bytes());
     }
 
-    /// Removes `uid` from the map and writes its `* n EXPUNGE`.
-    pub fn report_expunge(&mut self, uid: u32, out: &mut Vec<u8>) {
-        self.recent.remove(&uid);
-        if let Ok(i) = self.uids.binary_search(&uid) {
-            self.uids.remove(i);
-            out.extend_from_slice(format!("* {} EXPUNGE\r\n", i + 1).as_bytes());
+    /// Removes `uids` from the map and reports them: one `* n EXPUNGE` each, or after ENABLE
+    /// QRESYNC one `* VANISHED uid-set` for all (RFC 7162 §3.2.10).
+    pub fn report_expunges(&mut self, uids: impl IntoIterator<Item = u32>, out: &mut Vec<u8>) {
+        let mut vanished = Vec::new();
+        for uid in uids {
+            self.recent.remove(&uid);
+            self.pending_expunges.remove(&uid);
+            if let Ok(i) = self.uids.binary_search(&uid) {
+                self.uids.remove(i);
+                if self.qresync {
+                    vanished.push(uid);
+                } else {
+                    out.extend_from_slice(format!("* {} EXPUNGE\r\n", i + 1).as_bytes());
+                }
+            }
+        }
+        if !vanished.is_empty() {
+            vanished.sort_unstable();
+            out.extend_from_slice(format!("* VANISHED {}\r\n", super::encode_set(vanished)).as_bytes());
         }
     }
 }
 
 impl ImapSession<'_> {
-    /// SELECT / EXAMINE mailbox [(CONDSTORE)].
+    /// SELECT / EXAMINE mailbox [(CONDSTORE)] [(QRESYNC (...))].
     pub(super) async fn select(&mut self, tag: &[u8], args: &[u8], read_only: bool, out: &mut Vec<u8>) -> Flow {
         let Some(account) = self.user.clone() else { return self.not_logged_in(out, tag) };
-        self.selected = None;
+        // With QRESYNC, the client is told where the old mailbox's responses end (RFC 7162 §3.2.11).
+        if self.selected.take().is_some() && self.qresync {
+            out.extend_from_slice(b"* OK [CLOSED] Previous mailbox closed\r\n");
+        }
         let mut args = Args::new(args);
         let Some(name) = args.astring().ok().and_then(|n| super::mailbox_name(&n)) else {
             return self.bad(out, tag, "Syntax: SELECT mailbox");
         };
-        if !args.is_empty() {
-            if !args.rest().eq_ignore_ascii_case(b"(CONDSTORE)") {
-                return self.bad(out, tag, "Unknown SELECT parameter");
-            }
+        let params = match super::qresync::parse_select_params(args.rest()) {
+            Ok(params) => params,
+            Err(reason) => return self.bad(out, tag, reason),
+        };
+        if params.qresync.is_some() && !self.qresync {
+            return self.bad(out, tag, "QRESYNC parameter without ENABLE QRESYNC");
+        }
+        if params.condstore {
             self.condstore = true;
         }
         let mail = &self.ctx.mail();
@@ -181,6 +203,7 @@ impl ImapSession<'_> {
             recent,
             uid_validity: info.uid_validity,
             changes,
+            qresync: self.qresync,
         };
         selected.encode_flags(out);
         out.extend_from_slice(
@@ -194,6 +217,12 @@ impl ImapSession<'_> {
         selected.encode_permanent_flags(out);
         out.extend_from_slice(format!("* OK [HIGHESTMODSEQ {highest_modseq}] Highest\r\n").as_bytes());
         self.selected = Some(selected);
+        if let Some(qresync) = &params.qresync {
+            if let Err(e) = self.resynchronise(qresync, out).await {
+                self.selected = None;
+                return store_failed(out, tag, &e);
+            }
+        }
         let (code, verb) = if read_only { ("READ-ONLY", "EXAMINE") } else { ("READ-WRITE", "SELECT") };
         ok(out, tag, &format!("[{code}] {verb} completed"))
     }
@@ -248,9 +277,8 @@ impl ImapSession<'_> {
         }
         selected.own_modseqs.clear();
         if expunges_allowed {
-            for uid in std::mem::take(&mut selected.pending_expunges) {
-                selected.report_expunge(uid, out);
-            }
+            let pending = std::mem::take(&mut selected.pending_expunges);
+            selected.report_expunges(pending, out);
         }
         if appended {
             let after = selected.uids.last().copied().unwrap_or(0).saturating_add(1);

@@ -207,3 +207,6 @@ mod more;
 
 #[path = "tests_binary.rs"]
 mod binary;
+
+#[path = "tests_qresync.rs"]
+mod qresync;

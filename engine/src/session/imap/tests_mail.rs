@@ -311,7 +311,7 @@ fn commands_in_the_wrong_state_and_enable() {
         &world,
         &format!(
             "{}C: a1 ENABLE CONDSTORE QRESYNC
-             S: * ENABLED CONDSTORE
+             S: * ENABLED CONDSTORE QRESYNC
              S: a1 OK ENABLE completed
              C: a2 UID COPY 1 INBOX
              S: a2 BAD Select a mailbox first
