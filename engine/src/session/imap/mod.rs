@@ -29,6 +29,7 @@ mod copy;
 mod expunge;
 mod fetch;
 mod idle;
+mod list;
 mod mailbox;
 mod search;
 mod select;
@@ -329,8 +330,8 @@ impl ImapSession<'_> {
             Cmd::Rename => self.rename(tag, args, out).await,
             Cmd::Subscribe => self.subscribe(tag, args, true, out).await,
             Cmd::Unsubscribe => self.subscribe(tag, args, false, out).await,
-            Cmd::List => self.list(tag, args, false, out).await,
-            Cmd::Lsub => self.list(tag, args, true, out).await,
+            Cmd::List => self.list(tag, args, out).await,
+            Cmd::Lsub => self.lsub(tag, args, out).await,
             Cmd::Status => self.status(tag, args, out).await,
             Cmd::Append => self.append(tag, args, out).await,
             Cmd::Idle => {

@@ -207,3 +207,6 @@ mod more;
 
 #[path = "tests_binary.rs"]
 mod binary;
+
+#[path = "tests_list.rs"]
+mod list;
