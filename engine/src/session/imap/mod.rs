@@ -49,7 +49,7 @@ use storage::{Address, StoreError};
 pub const CAPABILITIES_PREAUTH: &str = "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE AUTH=PLAIN";
 /// Capabilities once authenticated: exactly what the handlers implement.
 pub const CAPABILITIES_AUTH: &str =
-    "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN SPECIAL-USE ESEARCH CONDSTORE BINARY";
+    "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN SPECIAL-USE ESEARCH CONDSTORE BINARY LIST-EXTENDED LIST-STATUS CREATE-SPECIAL-USE STATUS=SIZE";
 /// An input buffer this large or smaller is kept between commands; a larger one is freed once
 /// drained.
 const KEEP_INPUT_BYTES: usize = 4096;
