@@ -1,7 +1,7 @@
 //! The IMAP session (RFC 9051 / RFC 3501 with the extensions named in [`CAPABILITIES_AUTH`]):
 //! the connection loop, the command table and dispatch. Each command group has its own handler
-//! module (`auth`, `select`, `mailbox`, `append`, `fetch`, `store`, `search`, `copy`, `expunge`,
-//! `idle`); wire parsing lives in `crate::wire::imap*`.
+//! module (`auth`, `select`, `mailbox`, `list`, `append`, `fetch`, `store`, `search`, `copy`,
+//! `expunge`, `idle`); wire parsing lives in `crate::wire::imap*`.
 //!
 //! ```text
 //!            greeting
