@@ -291,7 +291,24 @@ C: n4 list (subscribed remote) "" inbox return (subscribed children special-use)
 S: * LIST (\Subscribed \HasNoChildren) "/" "INBOX"
 S: n4 OK LIST completed
 C: n5 LIST "" "" RETURN ()
-S: n5 OK LIST completed"#;
+S: n5 OK LIST completed
+C: n6 LIST (SPECIAL-USE) "" ("Dra*" {4}
+S: + Ready for literal data
+C: Sent) RETURN (STATUS (MESSAGES))
+S: * LIST (\HasNoChildren \Drafts) "/" "Drafts"
+S: * STATUS "Drafts" (MESSAGES 0)
+S: * LIST (\HasNoChildren \Sent) "/" "Sent"
+S: * STATUS "Sent" (MESSAGES 0)
+S: n6 OK LIST completed
+P: n7 LIST "" ({5+}\r\nINBOX %) RETURN (CHILDREN)\r\nn8 NOOP\r\n
+S: * LIST (\HasNoChildren \Archive) "/" "Archive"
+S: * LIST (\HasNoChildren \Drafts) "/" "Drafts"
+S: * LIST (\HasNoChildren) "/" "INBOX"
+S: * LIST (\HasNoChildren \Junk) "/" "Junk"
+S: * LIST (\HasNoChildren \Sent) "/" "Sent"
+S: * LIST (\HasNoChildren \Trash) "/" "Trash"
+S: n7 OK LIST completed
+S: n8 OK NOOP completed"#;
     run(&world, &format!("{}{transcript}", setup(&[])));
 }
 
