@@ -201,40 +201,6 @@ impl ImapSession<'_> {
         }
         ok(out, tag, "LSUB completed")
     }
-
-    /// The `* STATUS` response for one mailbox (shared by STATUS and LIST-STATUS), built whole
-    /// before anything is written so that a failed lookup leaves no half line.
-    pub(super) async fn status_response(
-        &self,
-        account: &storage::Address,
-        name: &str,
-        items: &[crate::wire::imap_mailbox::StatusItem],
-    ) -> Result<Vec<u8>, StoreError> {
-        use crate::wire::imap_mailbox::StatusItem;
-        let mail = self.ctx.mail();
-        let status = mail.status(account, name).await?;
-        let mut fields = Vec::with_capacity(items.len());
-        for &item in items {
-            let value = match item {
-                StatusItem::Messages => u64::from(status.messages),
-                StatusItem::UidNext => u64::from(status.uid_next),
-                StatusItem::UidValidity => u64::from(status.uid_validity),
-                StatusItem::Unseen => u64::from(status.unseen),
-                StatusItem::Size => status.size,
-                StatusItem::HighestModSeq => status.highest_modseq,
-                StatusItem::Recent => {
-                    let claimed = mail.recent_claimed(account, name, status.uid_validity);
-                    let range = storage::mail::UidSet::range(claimed.saturating_add(1)..=u32::MAX);
-                    mail.fetch_summaries(account, name, range).await?.len() as u64
-                }
-            };
-            fields.push(format!("{} {value}", item.name()));
-        }
-        let mut line = b"* STATUS ".to_vec();
-        push_string(&mut line, name.as_bytes());
-        line.extend_from_slice(format!(" ({})\r\n", fields.join(" ")).as_bytes());
-        Ok(line)
-    }
 }
 
 /// Every name LIST may answer for, in name order: the existing mailboxes, the subscriptions, and

@@ -6,10 +6,11 @@
 //! a server refuse a second one ("considering the designation to be a conflict"), and a client
 //! looking for the `\Sent` mailbox then finds exactly one. Refusals are `NO [USEATTR]`.
 
-use super::{mailbox_name, ok, reply, store_failed, Flow, ImapSession};
+use super::{mailbox_name, ok, push_string, reply, store_failed, Flow, ImapSession};
 use crate::wire::imap::Args;
-use crate::wire::imap_mailbox::{parse_create, parse_status};
+use crate::wire::imap_mailbox::{parse_create, parse_status, StatusItem};
 use storage::mail::SpecialUse;
+use storage::StoreError;
 
 impl ImapSession<'_> {
     /// Reads the single mailbox-name argument of CREATE / DELETE / SUBSCRIBE.
@@ -121,6 +122,39 @@ impl ImapSession<'_> {
             }
             Err(e) => store_failed(out, tag, &e),
         }
+    }
+
+    /// The `* STATUS` response for one mailbox (shared by STATUS and LIST-STATUS), built whole
+    /// before anything is written so that a failed lookup leaves no half line.
+    pub(super) async fn status_response(
+        &self,
+        account: &storage::Address,
+        name: &str,
+        items: &[StatusItem],
+    ) -> Result<Vec<u8>, StoreError> {
+        let mail = self.ctx.mail();
+        let status = mail.status(account, name).await?;
+        let mut fields = Vec::with_capacity(items.len());
+        for &item in items {
+            let value = match item {
+                StatusItem::Messages => u64::from(status.messages),
+                StatusItem::UidNext => u64::from(status.uid_next),
+                StatusItem::UidValidity => u64::from(status.uid_validity),
+                StatusItem::Unseen => u64::from(status.unseen),
+                StatusItem::Size => status.size,
+                StatusItem::HighestModSeq => status.highest_modseq,
+                StatusItem::Recent => {
+                    let claimed = mail.recent_claimed(account, name, status.uid_validity);
+                    let range = storage::mail::UidSet::range(claimed.saturating_add(1)..=u32::MAX);
+                    mail.fetch_summaries(account, name, range).await?.len() as u64
+                }
+            };
+            fields.push(format!("{} {value}", item.name()));
+        }
+        let mut line = b"* STATUS ".to_vec();
+        push_string(&mut line, name.as_bytes());
+        line.extend_from_slice(format!(" ({})\r\n", fields.join(" ")).as_bytes());
+        Ok(line)
     }
 }
 
