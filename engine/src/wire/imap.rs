@@ -272,6 +272,14 @@ impl<'a> Args<'a> {
     /// Reads one `astring` (atom, quoted string or literal), then the SP that separates it from
     /// the next argument, if any.
     pub fn astring(&mut self) -> Result<Cow<'a, [u8]>, &'static str> {
+        let value = self.astring_value()?;
+        self.separator()?;
+        Ok(value)
+    }
+
+    /// Reads one `astring` and leaves what follows it (SP, `)`, ...) unread, for values inside
+    /// parenthesised lists.
+    pub fn astring_value(&mut self) -> Result<Cow<'a, [u8]>, &'static str> {
         let value = match self.rest.first() {
             None => return Err("Missing argument"),
             Some(b'"') => self.quoted()?,
@@ -286,7 +294,6 @@ impl<'a> Args<'a> {
                 Cow::Borrowed(atom)
             }
         };
-        self.separator()?;
         Ok(value)
     }
 

@@ -5,6 +5,7 @@
 pub mod cte;
 pub mod imap;
 pub mod imap_fetch;
+pub mod imap_mailbox;
 pub mod imap_search;
 pub mod imap_values;
 pub mod sasl;

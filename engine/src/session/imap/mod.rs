@@ -1,7 +1,7 @@
 //! The IMAP session (RFC 9051 / RFC 3501 with the extensions named in [`CAPABILITIES_AUTH`]):
 //! the connection loop, the command table and dispatch. Each command group has its own handler
-//! module (`auth`, `select`, `mailbox`, `append`, `fetch`, `store`, `search`, `copy`, `expunge`,
-//! `idle`); wire parsing lives in `crate::wire::imap*`.
+//! module (`auth`, `select`, `mailbox`, `list`, `append`, `fetch`, `store`, `search`, `copy`,
+//! `expunge`, `idle`); wire parsing lives in `crate::wire::imap*`.
 //!
 //! ```text
 //!            greeting
@@ -29,6 +29,7 @@ mod copy;
 mod expunge;
 mod fetch;
 mod idle;
+mod list;
 mod mailbox;
 mod qresync;
 mod search;
@@ -49,7 +50,7 @@ use storage::{Address, StoreError};
 pub const CAPABILITIES_PREAUTH: &str = "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE AUTH=PLAIN";
 /// Capabilities once authenticated: exactly what the handlers implement.
 pub const CAPABILITIES_AUTH: &str =
-    "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN SPECIAL-USE ESEARCH CONDSTORE QRESYNC BINARY";
+    "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN SPECIAL-USE ESEARCH CONDSTORE QRESYNC BINARY LIST-EXTENDED LIST-STATUS CREATE-SPECIAL-USE STATUS=SIZE";
 /// An input buffer this large or smaller is kept between commands; a larger one is freed once
 /// drained.
 const KEEP_INPUT_BYTES: usize = 4096;
@@ -333,8 +334,8 @@ impl ImapSession<'_> {
             Cmd::Rename => self.rename(tag, args, out).await,
             Cmd::Subscribe => self.subscribe(tag, args, true, out).await,
             Cmd::Unsubscribe => self.subscribe(tag, args, false, out).await,
-            Cmd::List => self.list(tag, args, false, out).await,
-            Cmd::Lsub => self.list(tag, args, true, out).await,
+            Cmd::List => self.list(tag, args, out).await,
+            Cmd::Lsub => self.lsub(tag, args, out).await,
             Cmd::Status => self.status(tag, args, out).await,
             Cmd::Append => self.append(tag, args, out).await,
             Cmd::Idle => {

@@ -210,3 +210,6 @@ mod binary;
 
 #[path = "tests_qresync.rs"]
 mod qresync;
+
+#[path = "tests_list.rs"]
+mod list;
