@@ -56,6 +56,42 @@ fn framing_table_at_every_split() {
 }
 
 #[test]
+fn refused_non_synchronising_literal_and_the_rest_of_its_command_are_dropped_at_every_split() {
+    // The refused literal holds command-like lines; so does a later literal of the same command.
+    // A synchronising literal after the refusal ends the command (the client waits for a `+`).
+    let mut refused = b"a APPEND X {3+}\r\nabc {20+}\r\nb LOGOUT\r\nc LOGOUT\r\n".to_vec();
+    refused.extend_from_slice(b" {12+}\r\nd LOGOUT\r\nx (\\Seen) {3}\r\ne NOOP\r\n");
+    // Five literals of 10 bytes pass the per-literal limit but not the per-command one (4 x 10).
+    let mut total = b"a APPEND X".to_vec();
+    for _ in 0..5 {
+        total.extend_from_slice(b" {10+}\r\n0123456789");
+    }
+    total.extend_from_slice(b"\r\nb NOOP\r\n");
+    let cases: &[(&[u8], &[&str])] = &[
+        (&refused, &["TOOLARGE 20", "e NOOP\r\n"]),
+        (&total, &["TOOLARGE 10", "b NOOP\r\n"]),
+        (b"a APPEND X {11+}\r\n0123456789\n\r\nb NOOP\r\n", &["TOOLARGE 11", "b NOOP\r\n"]),
+    ];
+    for (input, expected) in cases {
+        for split in 0..=input.len() {
+            let got = frame_all(input, split, 64, 10);
+            assert_eq!(got, *expected, "input {:?} split at {split}", String::from_utf8_lossy(input));
+        }
+    }
+}
+
+#[test]
+fn multiappend_literals_frame_as_one_command() {
+    let mut framer = CommandFramer::new(1000, 1000);
+    let mut buf = b"a APPEND INBOX (\\Seen) {3}\r\n".to_vec();
+    assert_eq!(framer.frame(&buf), Frame::Continue { size: 3 });
+    buf.extend_from_slice(b"abc {2}\r\n");
+    assert_eq!(framer.frame(&buf), Frame::Continue { size: 2 });
+    buf.extend_from_slice(b"xy {1+}\r\nz\r\n");
+    assert_eq!(framer.frame(&buf), Frame::Command { len: buf.len() });
+}
+
+#[test]
 fn synchronising_literal_asks_for_continuation_once() {
     let mut framer = CommandFramer::new(1000, 1000);
     let mut buf = b"a LOGIN {5}\r\n".to_vec();
