@@ -183,7 +183,9 @@ fn date_text(text: &[u8]) -> Option<i64> {
     if parts.next().is_some() || !(1..=31).contains(&day) || !(1..=9999).contains(&year) {
         return None;
     }
-    Some(days_from_civil(year as i64, month, day as u32))
+    let days = days_from_civil(year as i64, month, day as u32);
+    // A day the month does not have (31-Feb) would silently become another date.
+    (civil_from_days(days) == (year as i64, month, day as u32)).then_some(days)
 }
 
 fn trim_space(text: &[u8]) -> &[u8] {

@@ -64,6 +64,8 @@ fn dates_round_trip_and_table() {
     assert_eq!(t, 837_596_665);
     let (t2, _) = parse_date_time(b"\" 7-Jul-1996 02:44:25 +0000\"").expect("padded day");
     assert_eq!(t2, 837_596_665 - 10 * 86_400 - 7 * 3600);
+    assert!(parse_date(b"31-Feb-2000").is_err() && parse_date(b"29-Feb-1900").is_err());
+    assert!(parse_date(b"29-Feb-2000").is_ok() && parse_date(b"31-Dec-9999").is_ok());
     assert!(parse_date_time(b"\"17-Jul-1996 02:44:25\"").is_err());
     let mut out = Vec::new();
     encode_date_time(&mut out, 837_596_665);
