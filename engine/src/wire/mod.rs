@@ -3,6 +3,7 @@
 //! fuzzed on its own.
 
 pub mod imap;
+pub mod imap_append;
 pub mod imap_fetch;
 pub mod imap_search;
 pub mod imap_values;

@@ -175,6 +175,7 @@ impl ImapSession<'_> {
                 b"UNSEEN" => status.unseen.to_string(),
                 b"SIZE" => status.size.to_string(),
                 b"HIGHESTMODSEQ" => status.highest_modseq.to_string(),
+                b"APPENDLIMIT" => super::append::append_limit(&self.ctx.config.limits).to_string(),
                 b"RECENT" => {
                     let claimed = mail.recent_claimed(&account, &name, status.uid_validity);
                     match mail
