@@ -40,7 +40,18 @@ fn search_key_table() {
         ("BOGUS", None),
         ("(ALL", None),
         ("ALL  ALL", None),
-        ("$", None),
+        ("$", Some(Sequence(SequenceSet::saved()))),
+        ("UID $ NOT $", Some(And(vec![Uid(SequenceSet::saved()), Not(Box::new(Sequence(SequenceSet::saved())))]))),
+        ("(UID $)", Some(And(vec![Uid(SequenceSet::saved())]))),
+        ("1,$", None),
+        ("UID $:3", None),
+        ("OLDER 3600 YOUNGER 60", Some(And(vec![Older(3600), Younger(60)]))),
+        ("(younger 1)", Some(And(vec![Younger(1)]))),
+        ("OLDER 0", None),
+        ("YOUNGER -5", None),
+        ("OLDER", None),
+        ("OLDER 1x", None),
+        ("YOUNGER 99999999999999999999", None),
     ];
     for (input, expected) in cases {
         match (parse_search(input.as_bytes()), expected) {
@@ -56,9 +67,28 @@ fn search_key_table() {
 #[test]
 fn search_return_options() {
     let program = parse_search(b"RETURN (MIN COUNT) UNSEEN").expect("esearch");
-    assert_eq!(program.returns, Some(SearchReturn { min: true, max: false, all: false, count: true }));
+    assert_eq!(program.returns, Some(SearchReturn { min: true, count: true, ..SearchReturn::default() }));
     let program = parse_search(b"RETURN () ALL").expect("esearch");
     assert_eq!(program.returns, Some(SearchReturn { all: true, ..SearchReturn::default() }));
+    // SAVE alone: no ESEARCH response; with MIN/MAX alone only those are kept (RFC 5182 §2.1).
+    let save = parse_search(b"RETURN (SAVE) FLAGGED").expect("save").returns.expect("returns");
+    assert!(save.save && !save.answers());
+    let save = parse_search(b"RETURN (save MIN max) ALL").expect("save").returns.expect("returns");
+    assert!(save.save && save.answers() && save.saves_min_max_only());
+    let save = parse_search(b"RETURN (SAVE MIN COUNT) ALL").expect("save").returns.expect("returns");
+    assert!(!save.saves_min_max_only());
+    assert!(parse_search(b"RETURN (SAVED) ALL").is_err());
+    // Even a SEARCH refused for its syntax empties `$` when it asked to SAVE.
+    for (args, saves) in [
+        (&b"RETURN (SAVE) BOGUS"[..], true),
+        (b"return (MIN save) (", true),
+        (b"RETURN (SAVED) ALL", false),
+        (b"RETURN (MIN) SAVE", false),
+        (b"SAVE", false),
+        (b"RETURN", false),
+    ] {
+        assert_eq!(requests_save(args), saves, "{}", String::from_utf8_lossy(args));
+    }
 }
 
 #[test]

@@ -39,6 +39,10 @@ pub(super) struct Selected {
     /// The account's change notices since SELECT: the change log is read only after one arrived
     /// for this mailbox, so a command costs no store read when nothing changed.
     pub changes: ChangeWatch,
+    /// The result of the last `SEARCH RETURN (SAVE)`, as ascending UIDs: what `$` names (RFC
+    /// 5182). Empty until a SAVE; gone with the selection (SELECT, EXAMINE, CLOSE, UNSELECT).
+    /// Expunged messages drop out when `$` is resolved against `uids`.
+    pub saved: Vec<u32>,
 }
 
 impl Selected {
@@ -48,8 +52,12 @@ impl Selected {
     }
 
     /// The UIDs a sequence set names: by UID (`UID` commands) or by sequence number. Numbers
-    /// that do not exist are dropped.
+    /// that do not exist are dropped. `$` names the saved messages still in the map, in UID and
+    /// non-UID commands alike (RFC 5182 §2.1).
     pub fn resolve(&self, set: &SequenceSet, by_uid: bool) -> Vec<u32> {
+        if set.is_saved() {
+            return self.saved.iter().copied().filter(|uid| self.uids.binary_search(uid).is_ok()).collect();
+        }
         let mut uids = Vec::new();
         if by_uid {
             let largest = self.uids.last().copied().unwrap_or(0);
@@ -181,6 +189,7 @@ impl ImapSession<'_> {
             recent,
             uid_validity: info.uid_validity,
             changes,
+            saved: Vec::new(),
         };
         selected.encode_flags(out);
         out.extend_from_slice(

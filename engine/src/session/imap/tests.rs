@@ -46,7 +46,7 @@ fn greeting_capability_noop_logout() {
 fn login_with_quoted_and_literal_arguments() {
     let world = World::new("");
     let caps = capabilities_auth(&world.ctx.config.limits);
-    assert!(caps.ends_with(" MULTIAPPEND APPENDLIMIT=67108864"), "{caps}");
+    assert!(caps.ends_with(" MULTIAPPEND WITHIN SEARCHRES APPENDLIMIT=67108864"), "{caps}");
     run(
         &world,
         &format!(
@@ -209,3 +209,6 @@ mod more;
 
 #[path = "tests_append.rs"]
 mod append;
+
+#[path = "tests_searchres.rs"]
+mod searchres;
