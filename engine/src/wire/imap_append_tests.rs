@@ -82,3 +82,43 @@ fn append_arguments_table_at_every_split() {
         }
     }
 }
+
+mod prop {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Pieces of near-valid APPEND arguments, so that random joins reach deep into the parser.
+    fn piece() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            Just(b"INBOX".to_vec()),
+            Just(b" ".to_vec()),
+            Just(b"(\\Seen $Work)".to_vec()),
+            Just(b"()".to_vec()),
+            Just(b"\"17-Jul-1996 02:44:25 -0700\"".to_vec()),
+            Just(b"\"".to_vec()),
+            Just(b"\r\n".to_vec()),
+            (0usize..4, any::<bool>()).prop_map(|(n, plus)| {
+                let mut v = format!("{{{n}{}}}\r\n", if plus { "+" } else { "" }).into_bytes();
+                v.extend(std::iter::repeat_n(b'x', n));
+                v
+            }),
+            proptest::collection::vec(any::<u8>(), 0..4),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn append_parser_never_panics_and_messages_are_slices_of_the_input(
+            pieces in proptest::collection::vec(piece(), 0..12)
+        ) {
+            let input = pieces.concat();
+            if let Ok(parsed) = parse_append(&input) {
+                prop_assert!(!parsed.messages.is_empty());
+                let range = input.as_ptr_range();
+                for m in &parsed.messages {
+                    prop_assert!(range.start <= m.data.as_ptr() && m.data.as_ptr_range().end <= range.end);
+                }
+            }
+        }
+    }
+}

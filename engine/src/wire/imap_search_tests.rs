@@ -115,3 +115,42 @@ fn search_commands_frame_and_parse_at_every_split() {
         );
     }
 }
+
+mod prop {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Pieces of near-valid SEARCH arguments, including the SEARCHRES and WITHIN additions.
+    fn piece() -> impl Strategy<Value = &'static str> {
+        prop_oneof![
+            Just("RETURN ("),
+            Just("SAVE"),
+            Just("MIN"),
+            Just(")"),
+            Just("("),
+            Just(" "),
+            Just("$"),
+            Just("UID "),
+            Just("1:*"),
+            Just(","),
+            Just("OLDER "),
+            Just("YOUNGER "),
+            Just("60"),
+            Just("0"),
+            Just("NOT "),
+            Just("OR "),
+            Just("ALL"),
+            Just("{1}\r\n"),
+            Just("\""),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn search_parser_never_panics(pieces in proptest::collection::vec(piece(), 0..16)) {
+            let input = pieces.concat();
+            let _ = parse_search(input.as_bytes());
+            let _ = requests_save(input.as_bytes());
+        }
+    }
+}
