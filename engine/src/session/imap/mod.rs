@@ -161,14 +161,19 @@ pub async fn serve<T: Transport>(transport: &mut T, ctx: &SessionContext) -> io:
                     reply(&mut out, &tag, "BAD", "[TOOBIG] Command line too long");
                     flow = session.count_error(&mut out);
                 }
-                Frame::LiteralTooLarge { len, synchronizing, .. } => {
+                Frame::LiteralTooLarge { len, size, synchronizing } => {
                     let append = is_append(&input[..len]);
                     let tag = parse_command(&input[..len]).map(|c| c.tag.to_vec()).unwrap_or_else(|_| b"*".to_vec());
                     input.drain(..len);
                     if append {
                         // A non-synchronising literal follows anyway: the framer drops it and the
                         // rest of the command (RFC 7889 §3, RFC 7888 §4).
-                        reply(&mut out, &tag, "NO", "[TOOBIG] Message too large");
+                        let text = if size > config.limits.max_literal_bytes {
+                            "[TOOBIG] Message too large"
+                        } else {
+                            "[TOOBIG] The messages of one APPEND are too large together"
+                        };
+                        reply(&mut out, &tag, "NO", text);
                         continue;
                     }
                     reply(&mut out, &tag, "BAD", "[TOOBIG] Literal too large");

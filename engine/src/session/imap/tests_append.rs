@@ -173,6 +173,8 @@ fn appendlimit_is_advertised_and_enforced_before_the_literal_is_read() {
              P: t4 APPEND INBOX {{101+}}\\r\\n{inside}\\r\\nt5 NOOP\\r\\n
              S: t4 NO [TOOBIG] Message too large
              S: t5 OK NOOP completed
+             P: t5b APPEND INBOX{five}\\r\\n
+             S: t5b NO [TOOBIG] The messages of one APPEND are too large together
              C: t6 APPEND INBOX {{100+}}
              C: {hundred}
              C: 
@@ -182,6 +184,8 @@ fn appendlimit_is_advertised_and_enforced_before_the_literal_is_read() {
              S: s OK STATUS completed",
             login(),
             hundred = "h".repeat(98),
+            // Five messages of 90 bytes: each below APPENDLIMIT, together above 4 x 100 bytes.
+            five = format!(" {{90+}}\\r\\n{}", "m".repeat(90)).repeat(5),
         ),
     );
     // Below the literal limit, the message limit decides.
