@@ -154,3 +154,33 @@ mod prop {
         }
     }
 }
+
+#[test]
+fn searchres_and_within_commands_frame_and_parse_at_every_split() {
+    let input = b"s2 UID SEARCH RETURN (SAVE MIN) OR $ SUBJECT {5+}\r\nhello OLDER 60\r\n";
+    for split in 0..=input.len() {
+        let mut framer = CommandFramer::new(1000, 1000);
+        let mut buf = input[..split].to_vec();
+        let first = framer.frame(&buf);
+        buf.extend_from_slice(&input[split..]);
+        let len = match (first, framer.frame(&buf)) {
+            (Frame::Command { len }, _) | (_, Frame::Command { len }) => len,
+            other => panic!("split {split}: {other:?}"),
+        };
+        let command = parse_command(&buf[..len]).expect("command");
+        let (_, args) = crate::wire::imap_values::next_token(command.args);
+        let program = parse_search(args).expect("search");
+        assert_eq!(program.returns, Some(SearchReturn { save: true, min: true, ..SearchReturn::default() }));
+        assert_eq!(
+            program.key,
+            SearchKey::And(vec![
+                SearchKey::Or(
+                    Box::new(SearchKey::Sequence(SequenceSet::saved())),
+                    Box::new(SearchKey::Header("subject".into(), b"hello".to_vec()))
+                ),
+                SearchKey::Older(60),
+            ]),
+            "split {split}"
+        );
+    }
+}
