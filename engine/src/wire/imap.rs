@@ -6,7 +6,10 @@
 //!    It scans for line ends with memchr; a line ending in `{N}` (synchronising) or `{N+}`
 //!    (LITERAL+) announces N literal bytes that are skipped without being looked at. "Need more
 //!    bytes" ([`Frame::Incomplete`]) and "tell the client to go on" ([`Frame::Continue`]) are normal
-//!    outcomes, not errors.
+//!    outcomes, not errors. A literal above the limits ([`Frame::LiteralTooLarge`]) ends the
+//!    command; if it was non-synchronising, its bytes and the rest of its command (further lines
+//!    and `{N+}` literals, as MULTIAPPEND sends them) are dropped by [`CommandFramer::discard`]
+//!    as they arrive, never buffered whole and never framed.
 //! 2. [`parse_command`] splits a framed command into tag, name and arguments, and [`Args`] reads
 //!    the arguments as slices of the buffer (copying only quoted strings that contain escapes).
 //!
