@@ -122,6 +122,12 @@ fn saved_result_in_store_move_and_expunge_loses_expunged_messages() {
              S: f OK UID SEARCH completed
              C: g SEARCH RETURN (SAVE) ALL
              S: g OK SEARCH completed
+             C: g2 UID STORE $ +FLAGS.SILENT (\\Seen)
+             S: g2 OK STORE completed
+             C: g3 UID FETCH $ (FLAGS)
+             S: * 1 FETCH (UID 2 FLAGS (\\Seen \\Flagged))
+             S: * 2 FETCH (UID 4 FLAGS (\\Seen \\Flagged))
+             S: g3 OK UID FETCH completed
              C: h MOVE $ Junk
              S: * OK [COPYUID {junk} 2,4 1:2] Moved
              S: * 1 EXPUNGE
