@@ -203,12 +203,27 @@ pub fn main() -> ExitCode {
 
 fn init_logging(config: &Config) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&config.log.level));
+    // RUST_LOG overrides `log.level`; either way rustls is kept quiet (see `log_filter`).
+    let level = std::env::var("RUST_LOG").ok().filter(|v| !v.trim().is_empty());
+    let filter = level
+        .and_then(|level| EnvFilter::try_new(log_filter(&level)).ok())
+        .unwrap_or_else(|| EnvFilter::new(log_filter(&config.log.level)));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .try_init();
+}
+
+/// The tracing filter for `log.level`. rustls logs a warning for things any client may send (an IP
+/// address as SNI, as imaptest and many scripts do): one line per connection that a peer controls.
+/// Its records are kept to errors unless the configured filter names `rustls` itself.
+fn log_filter(level: &str) -> String {
+    if level.contains("rustls") {
+        level.to_string()
+    } else {
+        format!("{level},rustls=error")
+    }
 }
 
 fn user_request(action: UserAction) -> anyhow::Result<Request> {
@@ -291,5 +306,14 @@ fn print_response(response: Response) -> anyhow::Result<()> {
         Ok(())
     } else {
         anyhow::bail!("{}", response.error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn rustls_is_quiet_unless_asked_for() {
+        assert_eq!(super::log_filter("info"), "info,rustls=error");
+        assert_eq!(super::log_filter("debug,rustls=debug"), "debug,rustls=debug");
     }
 }

@@ -4,6 +4,7 @@
 mod common;
 
 use common::{run, Server};
+use std::time::Duration;
 
 const USER: &str = "dave@example.test";
 const PASSWORD: &str = "dave's pass phrase";
@@ -100,4 +101,21 @@ fn openssl_s_client_reads_the_greetings() {
         );
         assert!(ok && out.contains(expect), "openssl s_client on {port}: {out}");
     }
+}
+
+/// An IP address sent as SNI (imaptest and many scripts do) is the client's business: it must not
+/// put a line in the server's log per connection.
+#[test]
+fn an_ip_address_as_sni_leaves_no_log_line() {
+    let server = Server::start("");
+    let connect = format!("127.0.0.1:{}", server.imaps);
+    for _ in 0..3 {
+        let (ok, out) =
+            run("openssl", &["s_client", "-connect", &connect, "-servername", "127.0.0.1", "-quiet"], "a1 LOGOUT\r\n");
+        assert!(ok && out.contains("* OK [CAPABILITY"), "openssl s_client: {out}");
+    }
+    assert!(server.wait_for_log("connection closed", Duration::from_secs(5)));
+    let log = server.log_text();
+    assert!(!log.contains("SNI"), "{log}");
+    assert!(!log.contains("WARN"), "{log}");
 }

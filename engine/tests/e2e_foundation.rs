@@ -42,7 +42,7 @@ fn accounts_from_the_cli_running_and_stopped_survive_restart() {
     imap.line();
     assert_eq!(
         imap.imap("a1", &format!("LOGIN {ALICE} \"{ALICE_PW}\"")),
-        "a1 OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN SPECIAL-USE ESEARCH CONDSTORE MULTIAPPEND WITHIN SEARCHRES APPENDLIMIT=67108864] Logged in"
+        "a1 OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN SPECIAL-USE ESEARCH CONDSTORE BINARY MULTIAPPEND WITHIN SEARCHRES APPENDLIMIT=67108864] Logged in"
     );
     let mut smtp = Client::connect(server.submissions, &server.cert_path());
     smtp.line();

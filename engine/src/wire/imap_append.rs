@@ -6,8 +6,9 @@
 //! append          = "APPEND" SP mailbox 1*append-message
 //! append-message  = append-opts SP append-data
 //! append-opts     = [SP flag-list] [SP date-time]
-//! append-data     = literal
+//! append-data     = literal / literal8
 //! literal         = "{" number64 ["+"] "}" CRLF *CHAR8
+//! literal8        = "~{" number64 ["+"] "}" CRLF *OCTET   ; BINARY, RFC 3516 §4.4
 //! ```
 //!
 //! (RFC 4466 §2.3 spells `append` this way; RFC 3502 §6.3.11 allows more than one message.)
@@ -25,6 +26,8 @@ pub struct AppendMessage<'a> {
     pub internal_date: Option<i64>,
     /// The literal's bytes.
     pub data: &'a [u8],
+    /// The message came as a `literal8` (BINARY): it may hold NUL bytes.
+    pub literal8: bool,
 }
 
 /// The parsed arguments of APPEND.
@@ -68,8 +71,9 @@ fn append_message(mut rest: &[u8]) -> Result<(AppendMessage<'_>, &[u8]), &'stati
         internal_date = Some(d);
         rest = r;
     }
-    let (data, after) = literal(rest)?;
-    Ok((AppendMessage { flags, internal_date, data }, after))
+    let literal8 = rest.starts_with(b"~{");
+    let (data, after) = literal(rest.strip_prefix(b"~").unwrap_or(rest))?;
+    Ok((AppendMessage { flags, internal_date, data, literal8 }, after))
 }
 
 /// A `literal` at the start of `input`: its bytes and the text after them.

@@ -4,8 +4,8 @@ use super::*;
 use crate::wire::imap::{parse_command, CommandFramer, Frame};
 use storage::mail::SystemFlag;
 
-/// What a case should parse to: mailbox, then per message (flags, date, data).
-type Expected = (&'static str, Vec<(Flags, Option<i64>, &'static str)>);
+/// What a case should parse to: mailbox, then per message (flags, date, data, literal8).
+type Expected = (&'static str, Vec<(Flags, Option<i64>, &'static str, bool)>);
 
 fn seen() -> Flags {
     Flags::new().with(SystemFlag::Seen)
@@ -35,20 +35,30 @@ fn frame_at(command: &[u8], split: usize) -> Vec<u8> {
 fn append_arguments_table_at_every_split() {
     let date = 837_596_665; // "17-Jul-1996 02:44:25 -0700" is 09:44:25 UTC
     let cases: Vec<(&str, Result<Expected, ()>)> = vec![
-        ("INBOX {3}\r\nabc", Ok(("INBOX", vec![(Flags::new(), None, "abc")]))),
+        ("INBOX {3}\r\nabc", Ok(("INBOX", vec![(Flags::new(), None, "abc", false)]))),
         (
             "\"Sent Items\" (\\Seen) \"17-Jul-1996 02:44:25 -0700\" {3+}\r\nabc",
-            Ok(("Sent Items", vec![(seen(), Some(date), "abc")])),
+            Ok(("Sent Items", vec![(seen(), Some(date), "abc", false)])),
+        ),
+        // BINARY's literal8, alone or among literals.
+        ("INBOX ~{1}\r\nx", Ok(("INBOX", vec![(Flags::new(), None, "x", true)]))),
+        (
+            "INBOX {1+}\r\nx (\\Seen) ~{2+}\r\nyz",
+            Ok(("INBOX", vec![(Flags::new(), None, "x", false), (seen(), None, "yz", true)])),
         ),
         // MULTIAPPEND: each message with its own options; literals hold command-like text.
         (
             "saved (\\Seen) {10}\r\nb LOGOUT\r\n \"17-Jul-1996 02:44:25 -0700\" {2+}\r\nxy {0}\r\n",
             Ok((
                 "saved",
-                vec![(seen(), None, "b LOGOUT\r\n"), (Flags::new(), Some(date), "xy"), (Flags::new(), None, "")],
+                vec![
+                    (seen(), None, "b LOGOUT\r\n", false),
+                    (Flags::new(), Some(date), "xy", false),
+                    (Flags::new(), None, "", false),
+                ],
             )),
         ),
-        ("{5}\r\nINBOX () {1}\r\nz", Ok(("INBOX", vec![(Flags::new(), None, "z")]))),
+        ("{5}\r\nINBOX () {1}\r\nz", Ok(("INBOX", vec![(Flags::new(), None, "z", false)]))),
         ("INBOX", Err(())),
         ("INBOX (\\Seen)", Err(())),
         ("INBOX \"17-Jul-1996 02:44:25 -0700\"", Err(())),
@@ -60,7 +70,8 @@ fn append_arguments_table_at_every_split() {
         ("INBOX (\\Recent) {1}\r\nx", Err(())),
         ("INBOX \"32-Jul-1996 02:44:25 -0700\" {1}\r\nx", Err(())),
         ("INBOX {1}\r\nx {2}\r\nyz junk", Err(())),
-        ("INBOX ~{1}\r\nx", Err(())),
+        ("INBOX ~ {1}\r\nx", Err(())),
+        ("INBOX ~~{1}\r\nx", Err(())),
     ];
     for (args, expected) in &cases {
         let command = format!("t APPEND {args}\r\n").into_bytes();
@@ -70,10 +81,10 @@ fn append_arguments_table_at_every_split() {
             match (parse_append(parsed.args), expected) {
                 (Ok(got), Ok((mailbox, messages))) => {
                     assert_eq!(got.mailbox.as_ref(), mailbox.as_bytes(), "{args:?}");
-                    let got: Vec<(Flags, Option<i64>, &[u8])> =
-                        got.messages.iter().map(|m| (m.flags.clone(), m.internal_date, m.data)).collect();
-                    let want: Vec<(Flags, Option<i64>, &[u8])> =
-                        messages.iter().map(|(f, d, b)| (f.clone(), *d, b.as_bytes())).collect();
+                    let got: Vec<(Flags, Option<i64>, &[u8], bool)> =
+                        got.messages.iter().map(|m| (m.flags.clone(), m.internal_date, m.data, m.literal8)).collect();
+                    let want: Vec<(Flags, Option<i64>, &[u8], bool)> =
+                        messages.iter().map(|(f, d, b, l)| (f.clone(), *d, b.as_bytes(), *l)).collect();
                     assert_eq!(got, want, "{args:?}");
                 }
                 (Err(_), Err(())) => {}
@@ -97,6 +108,7 @@ mod prop {
             Just(b"\"17-Jul-1996 02:44:25 -0700\"".to_vec()),
             Just(b"\"".to_vec()),
             Just(b"\r\n".to_vec()),
+            Just(b"~".to_vec()),
             (0usize..4, any::<bool>()).prop_map(|(n, plus)| {
                 let mut v = format!("{{{n}{}}}\r\n", if plus { "+" } else { "" }).into_bytes();
                 v.extend(std::iter::repeat_n(b'x', n));

@@ -15,6 +15,14 @@
 //! partial         = "<" number "." nz-number ">"
 //! fetch-modifiers = SP "(" "CHANGEDSINCE" SP mod-sequence-valzer ")"
 //! ```
+//!
+//! BINARY (RFC 3516 §6) adds:
+//!
+//! ```text
+//! fetch-att       =/ "BINARY" [".PEEK"] section-binary [partial] /
+//!                    "BINARY.SIZE" section-binary
+//! section-binary  = "[" [section-part] "]"
+//! ```
 
 use super::imap_values::parse_number;
 
@@ -59,17 +67,42 @@ pub enum FetchAttr {
         section: Section,
         partial: Option<(u64, u64)>,
     },
+    /// `BINARY[part]<partial>` or `BINARY.PEEK[...]`: the part with its content transfer encoding
+    /// undone (RFC 3516); an empty `part` is the whole message, as it is.
+    Binary {
+        peek: bool,
+        part: Vec<u32>,
+        partial: Option<(u64, u64)>,
+    },
+    /// `BINARY.SIZE[part]`: the size of what `BINARY[part]` returns.
+    BinarySize {
+        part: Vec<u32>,
+    },
 }
 
 impl FetchAttr {
     /// Whether fetching this attribute sets `\Seen`.
     pub fn sets_seen(&self) -> bool {
-        matches!(self, FetchAttr::Rfc822 | FetchAttr::Rfc822Text | FetchAttr::Section { peek: false, .. })
+        matches!(
+            self,
+            FetchAttr::Rfc822
+                | FetchAttr::Rfc822Text
+                | FetchAttr::Section { peek: false, .. }
+                | FetchAttr::Binary { peek: false, .. }
+        )
     }
 
     /// Whether it needs the message bytes.
     pub fn needs_content(&self) -> bool {
-        matches!(self, FetchAttr::Rfc822 | FetchAttr::Rfc822Header | FetchAttr::Rfc822Text | FetchAttr::Section { .. })
+        matches!(
+            self,
+            FetchAttr::Rfc822
+                | FetchAttr::Rfc822Header
+                | FetchAttr::Rfc822Text
+                | FetchAttr::Section { .. }
+                | FetchAttr::Binary { .. }
+                | FetchAttr::BinarySize { .. }
+        )
     }
 
     /// Whether it needs the precomputed structure.
@@ -165,6 +198,9 @@ fn parse_attr(input: &[u8]) -> Result<(FetchAttr, &[u8]), &'static str> {
     if let Some((_, attr)) = simple.iter().find(|(name, _)| word.eq_ignore_ascii_case(name.as_bytes())) {
         return Ok((attr.clone(), rest));
     }
+    if let Some(binary) = parse_binary(word, rest) {
+        return binary;
+    }
     let peek = if word.eq_ignore_ascii_case(b"BODY.PEEK") {
         true
     } else if word.eq_ignore_ascii_case(b"BODY") {
@@ -178,17 +214,37 @@ fn parse_attr(input: &[u8]) -> Result<(FetchAttr, &[u8]), &'static str> {
     let after = rest.strip_prefix(b"[").ok_or("BODY.PEEK needs a section")?;
     let close = memchr::memchr(b']', after).ok_or("Unterminated section")?;
     let section = parse_section(&after[..close])?;
-    let mut rest = &after[close + 1..];
-    let mut partial = None;
-    if let Some(p) = rest.strip_prefix(b"<") {
-        let close = memchr::memchr(b'>', p).ok_or("Unterminated partial")?;
-        let (origin, length) = p[..close].split_at(memchr::memchr(b'.', &p[..close]).ok_or("Invalid partial")?);
-        let origin = parse_number(origin).ok_or("Invalid partial origin")?;
-        let length = parse_number(&length[1..]).filter(|&n| n > 0).ok_or("Invalid partial length")?;
-        partial = Some((origin, length));
-        rest = &p[close + 1..];
-    }
+    let (partial, rest) = parse_partial(&after[close + 1..])?;
     Ok((FetchAttr::Section { peek, section, partial }, rest))
+}
+
+/// `BINARY[...]`, `BINARY.PEEK[...]` and `BINARY.SIZE[...]`; `None` if `word` is none of them.
+fn parse_binary<'a>(word: &[u8], rest: &'a [u8]) -> Option<Result<(FetchAttr, &'a [u8]), &'static str>> {
+    let kind = [&b"BINARY"[..], b"BINARY.PEEK", b"BINARY.SIZE"].iter().position(|w| word.eq_ignore_ascii_case(w))?;
+    Some((|| {
+        let after = rest.strip_prefix(b"[").ok_or("BINARY needs a section such as [1.2]")?;
+        let close = memchr::memchr(b']', after).ok_or("Unterminated section")?;
+        let section = parse_section(&after[..close])?;
+        if section.text.is_some() {
+            return Err("A BINARY section names parts only (RFC 3516)");
+        }
+        let rest = &after[close + 1..];
+        if kind == 2 {
+            return Ok((FetchAttr::BinarySize { part: section.part }, rest));
+        }
+        let (partial, rest) = parse_partial(rest)?;
+        Ok((FetchAttr::Binary { peek: kind == 1, part: section.part, partial }, rest))
+    })())
+}
+
+/// An optional `<origin.length>` after a section; returns it and the text after it.
+fn parse_partial(rest: &[u8]) -> Result<(Option<(u64, u64)>, &[u8]), &'static str> {
+    let Some(p) = rest.strip_prefix(b"<") else { return Ok((None, rest)) };
+    let close = memchr::memchr(b'>', p).ok_or("Unterminated partial")?;
+    let (origin, length) = p[..close].split_at(memchr::memchr(b'.', &p[..close]).ok_or("Invalid partial")?);
+    let origin = parse_number(origin).ok_or("Invalid partial origin")?;
+    let length = parse_number(&length[1..]).filter(|&n| n > 0).ok_or("Invalid partial length")?;
+    Ok((Some((origin, length)), &p[close + 1..]))
 }
 
 /// Parses a `section-spec` (the text between `[` and `]`).

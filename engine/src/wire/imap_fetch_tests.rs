@@ -48,6 +48,19 @@ fn fetch_attribute_table() {
             "(BODY ENVELOPE MODSEQ RFC822 RFC822.HEADER RFC822.TEXT INTERNALDATE)",
             Some(vec![Body, Envelope, ModSeq, Rfc822, Rfc822Header, Rfc822Text, InternalDate]),
         ),
+        (
+            "(BINARY[1.2]<0.10> BINARY.PEEK[] binary.size[3])",
+            Some(vec![
+                Binary { peek: false, part: vec![1, 2], partial: Some((0, 10)) },
+                Binary { peek: true, part: vec![], partial: None },
+                BinarySize { part: vec![3] },
+            ]),
+        ),
+        ("BINARY[1.MIME]", None),
+        ("BINARY[HEADER]", None),
+        ("BINARY.SIZE[1]<0.5>", None),
+        ("BINARY", None),
+        ("BINARY.PEEK[1", None),
         ("BODY[MIME]", None),
         ("BODY[1.]", None),
         ("BODY[0]", None),
@@ -70,7 +83,7 @@ fn fetch_attribute_table() {
 
 #[test]
 fn fetch_commands_frame_and_parse_at_every_split() {
-    let input = b"a1 UID FETCH 1:* (FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)]<0.10>)\r\n";
+    let input = b"a1 UID FETCH 1:* (FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)]<0.10> BINARY.PEEK[2]<5.7>)\r\n";
     for split in 0..=input.len() {
         let mut framer = CommandFramer::new(1000, 1000);
         let mut buf = input[..split].to_vec();
@@ -85,7 +98,8 @@ fn fetch_commands_frame_and_parse_at_every_split() {
         let (set, rest) = crate::wire::imap_values::parse_sequence_set(rest).expect("set");
         assert_eq!(set.resolve(9), vec![1..=9]);
         let request = parse_fetch_attrs(rest).expect("attrs");
-        assert_eq!(request.attrs.len(), 2, "split {split}");
+        assert_eq!(request.attrs.len(), 3, "split {split}");
+        assert_eq!(request.attrs[2], FetchAttr::Binary { peek: true, part: vec![2], partial: Some((5, 7)) });
     }
 }
 

@@ -2,6 +2,7 @@
 //! takes bytes and returns slices or values, so it can be tested split at every byte offset and
 //! fuzzed on its own.
 
+pub mod cte;
 pub mod imap;
 pub mod imap_append;
 pub mod imap_fetch;

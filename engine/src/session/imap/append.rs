@@ -1,9 +1,10 @@
-//! APPEND (RFC 9051 §6.3.12) with MULTIAPPEND (RFC 3502), the UIDPLUS `APPENDUID` code (RFC 4315)
-//! and APPENDLIMIT (RFC 7889).
+//! APPEND (RFC 9051 §6.3.12) with MULTIAPPEND (RFC 3502), the UIDPLUS `APPENDUID` code (RFC 4315),
+//! APPENDLIMIT (RFC 7889) and BINARY's `literal8` (RFC 3516 §4.4).
 //!
 //! ```text
 //! append          = "APPEND" SP mailbox 1*append-message
 //! append-message  = append-opts SP append-data
+//! append-data     = literal / literal8
 //! ```
 //!
 //! The connection loop has already checked each literal's announced size before sending `+`
@@ -46,7 +47,9 @@ impl ImapSession<'_> {
             .iter()
             .map(|m| NewMessage {
                 prefix: Vec::new(),
-                body: m.data.to_vec(),
+                // A literal8 may carry NUL bytes, which BODY[...] could never send: such parts are
+                // stored as base64 (RFC 3516 §4.4), and BINARY[...] gives the client's bytes back.
+                body: if m.literal8 { super::binary::encode_binary_parts(m.data) } else { m.data.to_vec() },
                 flags: m.flags.clone(),
                 internal_date: m.internal_date.unwrap_or(internal_date),
             })

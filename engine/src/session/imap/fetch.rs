@@ -5,6 +5,7 @@
 //! the new FLAGS. Output is written to the client whenever [`FETCH_FLUSH_BYTES`] have been
 //! buffered, so a large FETCH never holds the whole answer in memory.
 
+use super::binary::{binary_content, encode_binary_name, push_binary_literal};
 use super::select::{encode_flags_recent, uid_set};
 use super::{reply, store_failed, Flow, ImapSession};
 use crate::io::Transport;
@@ -125,6 +126,27 @@ impl ImapSession<'_> {
                         selected.announce_keywords(&summary.flags, out);
                     }
                 }
+                // BINARY items are decoded before anything of this message is written, so an encoding
+                // we cannot undo fails the command cleanly (RFC 3516 §4.3).
+                let mut binaries = Vec::new();
+                for attr in &request.attrs {
+                    if let FetchAttr::Binary { part, .. } | FetchAttr::BinarySize { part } = attr {
+                        let parts = meta.as_ref().map_or(&[][..], |m| &m.parts[..]);
+                        match binary_content(content.as_deref().unwrap_or_default(), parts, part) {
+                            Ok(data) => binaries.push(data),
+                            Err(_) => {
+                                reply(
+                                    out,
+                                    tag,
+                                    "NO",
+                                    "[UNKNOWN-CTE] A part has a transfer encoding this server cannot decode",
+                                );
+                                return Ok(Flow::Continue);
+                            }
+                        }
+                    }
+                }
+                let mut binaries = binaries.into_iter();
                 let recent = self.selected.as_ref().is_some_and(|s| s.recent.contains(&summary.uid));
                 out.extend_from_slice(format!("* {seq} FETCH (").as_bytes());
                 let mut first = true;
@@ -133,7 +155,21 @@ impl ImapSession<'_> {
                         out.push(b' ');
                     }
                     first = false;
-                    encode_attr(out, attr, &summary, recent, meta.as_ref(), content.as_deref());
+                    match attr {
+                        FetchAttr::Binary { part, partial, .. } => {
+                            let data = binaries.next().unwrap_or_default();
+                            encode_binary_name(out, "BINARY", part);
+                            let data = cut(&data, *partial, out);
+                            out.push(b' ');
+                            push_binary_literal(out, data);
+                        }
+                        FetchAttr::BinarySize { part } => {
+                            let size = binaries.next().map_or(0, |d| d.len());
+                            encode_binary_name(out, "BINARY.SIZE", part);
+                            out.extend_from_slice(format!(" {size}").as_bytes());
+                        }
+                        _ => encode_attr(out, attr, &summary, recent, meta.as_ref(), content.as_deref()),
+                    }
                 }
                 if flags_changed && !wants_flags {
                     out.extend_from_slice(b" FLAGS ");
@@ -217,18 +253,25 @@ fn encode_attr(
             let parts = meta.map_or(&[][..], |m| &m.parts[..]);
             let data = section_bytes(raw, parts, section);
             encode_section_name(out, section);
-            let data: &[u8] = match partial {
-                Some((origin, length)) => {
-                    out.extend_from_slice(format!("<{origin}>").as_bytes());
-                    let start = (*origin).min(data.len() as u64) as usize;
-                    let end = origin.saturating_add(*length).min(data.len() as u64) as usize;
-                    &data[start..end]
-                }
-                None => &data,
-            };
+            let data = cut(&data, *partial, out);
             out.push(b' ');
             push_literal(out, data);
         }
+        // Written by the caller, which has decoded them.
+        FetchAttr::Binary { .. } | FetchAttr::BinarySize { .. } => {}
+    }
+}
+
+/// The `<origin.length>` slice of `data` (clamped), writing `<origin>` after the item's name.
+fn cut<'a>(data: &'a [u8], partial: Option<(u64, u64)>, out: &mut Vec<u8>) -> &'a [u8] {
+    match partial {
+        Some((origin, length)) => {
+            out.extend_from_slice(format!("<{origin}>").as_bytes());
+            let start = origin.min(data.len() as u64) as usize;
+            let end = origin.saturating_add(length).min(data.len() as u64) as usize;
+            &data[start..end]
+        }
+        None => data,
     }
 }
 

@@ -23,6 +23,7 @@
 
 mod append;
 mod auth;
+mod binary;
 mod commands;
 mod copy;
 mod expunge;
@@ -48,7 +49,7 @@ pub const CAPABILITIES_PREAUTH: &str = "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE AUT
 /// Capabilities once authenticated: exactly what the handlers implement. `APPENDLIMIT=<n>`, which
 /// depends on the config, follows them ([`capabilities_auth`]).
 pub const CAPABILITIES_AUTH: &str =
-    "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN SPECIAL-USE ESEARCH CONDSTORE MULTIAPPEND WITHIN SEARCHRES";
+    "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN SPECIAL-USE ESEARCH CONDSTORE BINARY MULTIAPPEND WITHIN SEARCHRES";
 
 /// The capability list once authenticated: [`CAPABILITIES_AUTH`] and `APPENDLIMIT=<n>` (RFC 7889).
 pub fn capabilities_auth(limits: &mailgenic_config::Limits) -> String {

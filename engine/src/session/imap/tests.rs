@@ -212,3 +212,6 @@ mod append;
 
 #[path = "tests_searchres.rs"]
 mod searchres;
+
+#[path = "tests_binary.rs"]
+mod binary;
