@@ -42,7 +42,7 @@ fn accounts_from_the_cli_running_and_stopped_survive_restart() {
     imap.line();
     assert_eq!(
         imap.imap("a1", &format!("LOGIN {ALICE} \"{ALICE_PW}\"")),
-        format!("a1 OK [CAPABILITY {}] Logged in", engine::session::imap::CAPABILITIES_AUTH)
+        format!("a1 OK [CAPABILITY {} APPENDLIMIT=67108864] Logged in", engine::session::imap::CAPABILITIES_AUTH)
     );
     let mut smtp = Client::connect(server.submissions, &server.cert_path());
     smtp.line();

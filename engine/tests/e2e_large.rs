@@ -55,3 +55,30 @@ fn large_imap_literal_in_one_write_is_accepted() {
     let reply = imap.until("a2 ").pop().expect("tagged reply");
     assert!(reply.starts_with("a2 OK [APPENDUID"), "{reply}\n{}", server.log_text());
 }
+
+#[test]
+fn multiappend_of_large_messages_and_a_refused_literal_over_tls() {
+    let server = Server::start("[limits]\nmax_literal_bytes = 1048576\n");
+    server.add_user(USER, PASSWORD);
+    let mut imap = Client::connect(server.imaps, &server.cert_path());
+    imap.line();
+    let login = imap.imap("a1", &format!("LOGIN {USER} \"{PASSWORD}\""));
+    assert!(login.contains(" MULTIAPPEND ") && login.contains(" APPENDLIMIT=1048576]"), "{login}");
+    // Two messages in one APPEND and one write: both or neither.
+    let (first, second) = (body(600), body(700));
+    imap.send(&format!(
+        "a2 APPEND INBOX (\\Seen) {{{}+}}\r\n{first} {{{}+}}\r\n{second}\r\n",
+        first.len(),
+        second.len()
+    ));
+    let reply = imap.until("a2 ").pop().expect("tagged reply");
+    assert!(reply.starts_with("a2 OK [APPENDUID ") && reply.contains(" 1:2] "), "{reply}\n{}", server.log_text());
+    // Above APPENDLIMIT, non-synchronising: refused, its bytes (command-like lines) and the rest
+    // of the command dropped, and the connection goes on.
+    let refused = "a9 LOGOUT\r\n".repeat(200_000);
+    imap.send(&format!("a3 APPEND INBOX {{3+}}\r\nabc {{{}+}}\r\n{refused} {{3+}}\r\nxyz\r\n", refused.len()));
+    assert_eq!(imap.until("a3 ").pop().expect("tagged reply"), "a3 NO [TOOBIG] Message too large");
+    assert_eq!(imap.imap("a4", "STATUS INBOX (MESSAGES APPENDLIMIT)"), "a4 OK STATUS completed");
+    let (code, listed, _) = server.cli(&["message", "list", USER], "");
+    assert_eq!((code, listed.lines().count()), (0, 2), "{listed}");
+}

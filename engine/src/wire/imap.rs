@@ -6,7 +6,10 @@
 //!    It scans for line ends with memchr; a line ending in `{N}` (synchronising) or `{N+}`
 //!    (LITERAL+) announces N literal bytes that are skipped without being looked at. "Need more
 //!    bytes" ([`Frame::Incomplete`]) and "tell the client to go on" ([`Frame::Continue`]) are normal
-//!    outcomes, not errors.
+//!    outcomes, not errors. A literal above the limits ([`Frame::LiteralTooLarge`]) ends the
+//!    command; if it was non-synchronising, its bytes and the rest of its command (further lines
+//!    and `{N+}` literals, as MULTIAPPEND sends them) are dropped by [`CommandFramer::discard`]
+//!    as they arrive, never buffered whole and never framed.
 //! 2. [`parse_command`] splits a framed command into tag, name and arguments, and [`Args`] reads
 //!    the arguments as slices of the buffer (copying only quoted strings that contain escapes).
 //!
@@ -35,11 +38,22 @@ pub enum Frame {
     /// The command's text (literals excluded) exceeds the line limit. `buf[..len]` is what can be
     /// thrown away now; the framer skips the rest of the line by itself.
     LineTooLong { len: usize },
-    /// A literal larger than the literal limit was announced. `buf[..len]` is the command up to and
-    /// including that line; for a synchronising literal the client sends nothing more for it. A
-    /// non-synchronising one follows anyway and is skipped by the framer.
+    /// A literal larger than the literal limit was announced (or one that takes the command's
+    /// literals past [`COMMAND_LITERAL_FACTOR`] times that limit). `buf[..len]` is the command up
+    /// to and including that line; for a synchronising literal the client sends nothing more for
+    /// it. A non-synchronising one follows anyway: the framer drops its bytes and then the rest of
+    /// the command (the lines and literals up to the command's final line), so none of it is
+    /// ever framed as a command.
     LiteralTooLarge { len: usize, size: u64, synchronizing: bool },
 }
+
+/// A command's literals together may hold at most this many times the literal limit (MULTIAPPEND
+/// sends several messages in one command; this bounds what one command can make the server hold).
+pub const COMMAND_LITERAL_FACTOR: u64 = 4;
+
+/// Longest tail of a discarded line kept to see whether it announces a literal (`{` 19 digits
+/// `+}` CR).
+const ANNOUNCEMENT_TAIL_BYTES: usize = 24;
 
 /// Finds command boundaries. Keeps the position of the scan between calls, so each byte of a
 /// command line is looked at once however it arrives.
@@ -55,18 +69,27 @@ pub struct CommandFramer {
     text_bytes: usize,
     /// Literal bytes still to be skipped at the start of the next segment.
     literal_pending: u64,
+    /// Literal bytes announced so far in this command.
+    literal_total: u64,
     /// A synchronising literal whose continuation was already requested.
     continued: bool,
     /// Bytes to drop before framing resumes (the rest of a too-long line, or a refused
-    /// non-synchronising literal).
+    /// non-synchronising literal and the rest of its command).
     skip: Skip,
+    /// The last bytes of the command line being dropped by [`Skip::CommandTail`], to see whether
+    /// it ends in a literal announcement.
+    tail: Vec<u8>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Skip {
     None,
     ToLineEnd,
-    Bytes(u64),
+    /// A refused non-synchronising literal's bytes; then [`Skip::CommandTail`].
+    Literal(u64),
+    /// The rest of a refused command: text up to the next line end; if that line announces a
+    /// non-synchronising literal, the literal and again the rest.
+    CommandTail,
 }
 
 impl CommandFramer {
@@ -78,8 +101,10 @@ impl CommandFramer {
             scanned: 0,
             text_bytes: 0,
             literal_pending: 0,
+            literal_total: 0,
             continued: false,
             skip: Skip::None,
+            tail: Vec::new(),
         }
     }
 
@@ -89,27 +114,61 @@ impl CommandFramer {
         self.scanned = 0;
         self.text_bytes = 0;
         self.literal_pending = 0;
+        self.literal_total = 0;
         self.continued = false;
     }
 
     /// Bytes at the head of `buf` that belong to nothing (the tail of a refused line or literal)
     /// and may be dropped. The caller drops them before calling [`CommandFramer::frame`].
     pub fn discard(&mut self, buf: &[u8]) -> usize {
-        match self.skip {
-            Skip::None => 0,
-            Skip::Bytes(n) => {
-                let take = n.min(buf.len() as u64);
-                self.skip = if take == n { Skip::None } else { Skip::Bytes(n - take) };
-                take as usize
-            }
-            Skip::ToLineEnd => match memchr(b'\n', buf) {
-                Some(i) => {
-                    self.skip = Skip::None;
-                    i + 1
+        let mut taken = 0;
+        loop {
+            let rest = &buf[taken..];
+            match self.skip {
+                Skip::None => return taken,
+                Skip::ToLineEnd => {
+                    return match memchr(b'\n', rest) {
+                        Some(i) => {
+                            self.skip = Skip::None;
+                            taken + i + 1
+                        }
+                        None => buf.len(),
+                    }
                 }
-                None => buf.len(),
-            },
+                Skip::Literal(n) => {
+                    let take = n.min(rest.len() as u64);
+                    taken += take as usize;
+                    if take < n {
+                        self.skip = Skip::Literal(n - take);
+                        return taken;
+                    }
+                    self.skip = Skip::CommandTail;
+                    self.tail.clear();
+                }
+                Skip::CommandTail => {
+                    let Some(i) = memchr(b'\n', rest) else {
+                        self.keep_tail(rest);
+                        return buf.len();
+                    };
+                    self.keep_tail(&rest[..i]);
+                    taken += i + 1;
+                    // A synchronising literal is never sent: the client waits for a `+` that
+                    // the refused command does not get. So only `{N+}` continues the command.
+                    self.skip = match literal_announcement(&self.tail) {
+                        Some((size, false)) => Skip::Literal(size),
+                        _ => Skip::None,
+                    };
+                    self.tail = Vec::new();
+                }
+            }
         }
+    }
+
+    /// Remembers the last [`ANNOUNCEMENT_TAIL_BYTES`] of the line being dropped.
+    fn keep_tail(&mut self, bytes: &[u8]) {
+        self.tail.extend_from_slice(&bytes[bytes.len().saturating_sub(ANNOUNCEMENT_TAIL_BYTES)..]);
+        let excess = self.tail.len().saturating_sub(ANNOUNCEMENT_TAIL_BYTES);
+        self.tail.drain(..excess);
     }
 
     /// Looks for one whole command at the start of `buf`. After `Command`, `LineTooLong` or
@@ -150,13 +209,17 @@ impl CommandFramer {
                     return Frame::Command { len: line_end };
                 }
                 Some((size, synchronizing)) => {
-                    if size > self.max_literal_bytes {
+                    let total = self.literal_total.saturating_add(size);
+                    if size > self.max_literal_bytes
+                        || total > self.max_literal_bytes.saturating_mul(COMMAND_LITERAL_FACTOR)
+                    {
                         self.reset();
                         if !synchronizing {
-                            self.skip = Skip::Bytes(size);
+                            self.skip = Skip::Literal(size);
                         }
                         return Frame::LiteralTooLarge { len: line_end, size, synchronizing };
                     }
+                    self.literal_total = total;
                     self.segment_start = line_end;
                     self.scanned = line_end;
                     self.literal_pending = size;

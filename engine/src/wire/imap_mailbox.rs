@@ -88,10 +88,12 @@ pub enum StatusItem {
     Size,
     /// RFC 7162 §3.6.
     HighestModSeq,
+    /// RFC 7889 §3: the largest message APPEND takes into this mailbox.
+    AppendLimit,
 }
 
 impl StatusItem {
-    const ALL: [StatusItem; 7] = [
+    const ALL: [StatusItem; 8] = [
         StatusItem::Messages,
         StatusItem::UidNext,
         StatusItem::UidValidity,
@@ -99,6 +101,7 @@ impl StatusItem {
         StatusItem::Recent,
         StatusItem::Size,
         StatusItem::HighestModSeq,
+        StatusItem::AppendLimit,
     ];
 
     /// The item's name as the STATUS response writes it.
@@ -111,6 +114,7 @@ impl StatusItem {
             StatusItem::Recent => "RECENT",
             StatusItem::Size => "SIZE",
             StatusItem::HighestModSeq => "HIGHESTMODSEQ",
+            StatusItem::AppendLimit => "APPENDLIMIT",
         }
     }
 

@@ -1,10 +1,11 @@
-//! SEARCH criteria (RFC 9051 §6.4.4), sans I/O.
+//! SEARCH criteria (RFC 9051 §6.4.4) with WITHIN's `OLDER` / `YOUNGER` (RFC 5032) and
+//! SEARCHRES's `SAVE` return option and `$` (RFC 5182), sans I/O.
 //!
 //! ```text
 //! search          = "SEARCH" [search-return-opts] SP search-program
 //! search-program  = ["CHARSET" SP charset SP] search-key *(SP search-key)
 //! search-return-opts = SP "RETURN" SP "(" [search-return-opt *(SP search-return-opt)] ")"
-//! search-return-opt  = "MIN" / "MAX" / "ALL" / "COUNT"
+//! search-return-opt  = "MIN" / "MAX" / "ALL" / "COUNT" / "SAVE"
 //! search-key      = "ALL" / "ANSWERED" / "BCC" SP astring / "BEFORE" SP date / "BODY" SP astring /
 //!                   "CC" SP astring / "DELETED" / "FLAGGED" / "FROM" SP astring /
 //!                   "KEYWORD" SP flag-keyword / "ON" SP date / "SEEN" / "SINCE" SP date /
@@ -15,7 +16,9 @@
 //!                   "SENTBEFORE" SP date / "SENTON" SP date / "SENTSINCE" SP date /
 //!                   "SMALLER" SP number64 / "UID" SP sequence-set / "UNDRAFT" / sequence-set /
 //!                   "(" search-key *(SP search-key) ")" / "NEW" / "OLD" / "RECENT" /
-//!                   "MODSEQ" [SP entry-name SP entry-type-req] SP mod-sequence-valzer
+//!                   "MODSEQ" [SP entry-name SP entry-type-req] SP mod-sequence-valzer /
+//!                   "OLDER" SP nz-number / "YOUNGER" SP nz-number
+//! sequence-set    =/ "$"
 //! ```
 //!
 //! Nesting is bounded by [`MAX_SEARCH_DEPTH`] so a peer cannot exhaust the stack.
@@ -51,6 +54,10 @@ pub enum SearchKey {
     Uid(SequenceSet),
     Sequence(SequenceSet),
     ModSeq(u64),
+    /// `OLDER n`: INTERNALDATE at least `n` seconds before the search runs (RFC 5032).
+    Older(u64),
+    /// `YOUNGER n`: INTERNALDATE less than `n` seconds before the search runs (RFC 5032).
+    Younger(u64),
     /// Never matches (kept for callers that need an empty key).
     Nothing,
     /// `RECENT`: recent to this session (`NEW` is `RECENT UNSEEN`, `OLD` is `NOT RECENT`).
@@ -60,13 +67,28 @@ pub enum SearchKey {
     And(Vec<SearchKey>),
 }
 
-/// ESEARCH return options (RFC 4731).
+/// ESEARCH return options (RFC 4731), and SEARCHRES's `SAVE` (RFC 5182).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SearchReturn {
     pub min: bool,
     pub max: bool,
     pub all: bool,
     pub count: bool,
+    /// Keep the result for `$`.
+    pub save: bool,
+}
+
+impl SearchReturn {
+    /// Whether an `* ESEARCH` response is due: not when `SAVE` is the only option (RFC 5182 §2.1).
+    pub fn answers(&self) -> bool {
+        self.min || self.max || self.all || self.count
+    }
+
+    /// With `SAVE`, whether only the MIN and/or MAX message is kept: when MIN or MAX comes
+    /// without ALL or COUNT (RFC 5182 §2.1); otherwise every match is.
+    pub fn saves_min_max_only(&self) -> bool {
+        (self.min || self.max) && !(self.all || self.count)
+    }
 }
 
 /// A parsed SEARCH command.
@@ -91,6 +113,7 @@ pub fn parse_search(input: &[u8]) -> Result<SearchProgram, &'static str> {
                 b"MAX" => options.max = true,
                 b"ALL" => options.all = true,
                 b"COUNT" => options.count = true,
+                b"SAVE" => options.save = true,
                 _ => return Err("Unknown search return option"),
             }
         }
@@ -120,6 +143,17 @@ pub fn parse_search(input: &[u8]) -> Result<SearchProgram, &'static str> {
         _ => SearchKey::And(keys),
     };
     Ok(SearchProgram { returns, key })
+}
+
+/// Whether SEARCH arguments ask to `SAVE` the result, judged from the `RETURN (...)` list alone,
+/// so that a SEARCH refused for its syntax still empties `$` (RFC 5182 §2.1).
+pub fn requests_save(input: &[u8]) -> bool {
+    if !word_is(input, "RETURN") {
+        return false;
+    }
+    let list = &input[7..];
+    let list = &list[..memchr::memchr(b')', list).unwrap_or(list.len())];
+    list.split(|&b| b == b' ' || b == b'(').any(|w| w.eq_ignore_ascii_case(b"SAVE"))
 }
 
 fn word_is(input: &[u8], word: &str) -> bool {
@@ -196,6 +230,13 @@ fn parse_key(input: &[u8], depth: usize) -> Result<(SearchKey, &[u8]), &'static 
                 b"SENTON" => SearchKey::SentOn(day),
                 _ => SearchKey::SentSince(day),
             };
+            Ok((key, &arg[end..]))
+        }
+        b"OLDER" | b"YOUNGER" => {
+            let arg = argument(rest)?;
+            let end = arg.iter().position(|&b| b == b' ' || b == b')').unwrap_or(arg.len());
+            let seconds = parse_number(&arg[..end]).filter(|&n| n > 0).ok_or("Invalid interval: expected seconds")?;
+            let key = if word == b"OLDER" { SearchKey::Older(seconds) } else { SearchKey::Younger(seconds) };
             Ok((key, &arg[end..]))
         }
         b"LARGER" | b"SMALLER" | b"MODSEQ" => {

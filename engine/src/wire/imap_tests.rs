@@ -56,6 +56,42 @@ fn framing_table_at_every_split() {
 }
 
 #[test]
+fn refused_non_synchronising_literal_and_the_rest_of_its_command_are_dropped_at_every_split() {
+    // The refused literal holds command-like lines; so does a later literal of the same command.
+    // A synchronising literal after the refusal ends the command (the client waits for a `+`).
+    let mut refused = b"a APPEND X {3+}\r\nabc {20+}\r\nb LOGOUT\r\nc LOGOUT\r\n".to_vec();
+    refused.extend_from_slice(b" {12+}\r\nd LOGOUT\r\nx (\\Seen) {3}\r\ne NOOP\r\n");
+    // Five literals of 10 bytes pass the per-literal limit but not the per-command one (4 x 10).
+    let mut total = b"a APPEND X".to_vec();
+    for _ in 0..5 {
+        total.extend_from_slice(b" {10+}\r\n0123456789");
+    }
+    total.extend_from_slice(b"\r\nb NOOP\r\n");
+    let cases: &[(&[u8], &[&str])] = &[
+        (&refused, &["TOOLARGE 20", "e NOOP\r\n"]),
+        (&total, &["TOOLARGE 10", "b NOOP\r\n"]),
+        (b"a APPEND X {11+}\r\n0123456789\n\r\nb NOOP\r\n", &["TOOLARGE 11", "b NOOP\r\n"]),
+    ];
+    for (input, expected) in cases {
+        for split in 0..=input.len() {
+            let got = frame_all(input, split, 64, 10);
+            assert_eq!(got, *expected, "input {:?} split at {split}", String::from_utf8_lossy(input));
+        }
+    }
+}
+
+#[test]
+fn multiappend_literals_frame_as_one_command() {
+    let mut framer = CommandFramer::new(1000, 1000);
+    let mut buf = b"a APPEND INBOX (\\Seen) {3}\r\n".to_vec();
+    assert_eq!(framer.frame(&buf), Frame::Continue { size: 3 });
+    buf.extend_from_slice(b"abc {2}\r\n");
+    assert_eq!(framer.frame(&buf), Frame::Continue { size: 2 });
+    buf.extend_from_slice(b"xy {1+}\r\nz\r\n");
+    assert_eq!(framer.frame(&buf), Frame::Command { len: buf.len() });
+}
+
+#[test]
 fn synchronising_literal_asks_for_continuation_once() {
     let mut framer = CommandFramer::new(1000, 1000);
     let mut buf = b"a LOGIN {5}\r\n".to_vec();
@@ -149,6 +185,67 @@ fn naive_frames(input: &[u8]) -> Vec<Vec<u8>> {
     frames
 }
 
+/// The oracle for refusals, kept naive: frames like [`naive_frames`], but a literal above
+/// `max_literal` (or taking the command's literals above four times that) is reported, and when
+/// it is non-synchronising its bytes are skipped with the rest of the command: each following line
+/// that announces a non-synchronising literal, with that literal, up to the first line that does not.
+fn naive_frames_with_refusals(input: &[u8], max_literal: usize) -> Vec<String> {
+    let announcement = |line: &[u8]| -> Option<(usize, bool)> {
+        let text = String::from_utf8_lossy(line).into_owned();
+        let text = text.strip_suffix('\r').unwrap_or(&text);
+        let (_, spec) = text.strip_suffix('}')?.rsplit_once('{')?;
+        let (digits, sync) = match spec.strip_suffix('+') {
+            Some(d) => (d, false),
+            None => (spec, true),
+        };
+        (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| (digits.parse().ok(), sync))?
+            .0
+            .map(|n| (n, sync))
+    };
+    let lf = |from: usize| input[from..].iter().position(|&b| b == b'\n').map(|i| from + i + 1);
+    let mut out = Vec::new();
+    let (mut start, mut pos, mut total) = (0, 0, 0);
+    while let Some(line_end) = lf(pos) {
+        match announcement(&input[pos..line_end - 1]) {
+            None => {
+                out.push(String::from_utf8_lossy(&input[start..line_end]).into_owned());
+                (start, pos, total) = (line_end, line_end, 0);
+            }
+            Some((n, sync)) if n > max_literal || total + n > 4 * max_literal => {
+                out.push(format!("TOOLARGE {n}"));
+                total = 0;
+                let mut p = line_end;
+                if !sync {
+                    p += n;
+                    loop {
+                        if p > input.len() {
+                            return out;
+                        }
+                        let Some(end) = lf(p) else { return out };
+                        match announcement(&input[p..end - 1]) {
+                            Some((m, false)) => p = end + m,
+                            _ => {
+                                p = end;
+                                break;
+                            }
+                        }
+                    }
+                }
+                (start, pos) = (p, p);
+            }
+            Some((n, _)) => {
+                total += n;
+                if line_end + n > input.len() {
+                    break;
+                }
+                pos = line_end + n;
+            }
+        }
+    }
+    out
+}
+
 mod prop {
     use super::*;
     use proptest::prelude::*;
@@ -184,6 +281,15 @@ mod prop {
                 }
             }
             prop_assert_eq!(got, naive_frames(&input));
+        }
+
+        #[test]
+        fn refusals_agree_with_naive_oracle(pieces in proptest::collection::vec(piece(), 0..16), split in 0usize..200) {
+            let input: Vec<u8> = pieces.concat();
+            let split = split.min(input.len());
+            // Continuation requests ("+N") depend on the split; the oracle has none.
+            let got: Vec<String> = frame_all(&input, split, 1 << 20, 3).into_iter().filter(|f| !f.starts_with('+')).collect();
+            prop_assert_eq!(got, naive_frames_with_refusals(&input, 3));
         }
     }
 }

@@ -4,6 +4,8 @@
 //!
 //! ```text
 //! sequence-set    = (seq-number / seq-range) ["," sequence-set]
+//! sequence-set    =/ seq-last-command      ; RFC 5182 (SEARCHRES)
+//! seq-last-command = "$"
 //! seq-range       = seq-number ":" seq-number
 //! seq-number      = nz-number / "*"
 //! flag-list       = "(" [flag *(SP flag)] ")"
@@ -14,7 +16,8 @@
 //! zone            = ("+" / "-") 4DIGIT
 //! ```
 //!
-//! The `$` of RFC 5182 (SEARCHRES) is not accepted: that extension is not offered.
+//! `$` (RFC 5182) stands alone: it is not a member of a list (`1,$` is refused), and means the
+//! messages that the last `SEARCH RETURN (SAVE)` found, which the session substitutes.
 
 use std::ops::RangeInclusive;
 use storage::mail::{Flags, SystemFlag};
@@ -30,11 +33,23 @@ pub enum SeqNumber {
     Largest,
 }
 
-/// A parsed `sequence-set`, not yet bound to a mailbox.
+/// A parsed `sequence-set`, not yet bound to a mailbox. The parser never returns an empty list
+/// except for `$`, the saved search result ([`SequenceSet::is_saved`]); code that does not know
+/// about `$` therefore sees it as the empty set.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SequenceSet(pub Vec<(SeqNumber, SeqNumber)>);
 
 impl SequenceSet {
+    /// `$`: the result saved by the last `SEARCH RETURN (SAVE)` (RFC 5182).
+    pub fn saved() -> SequenceSet {
+        SequenceSet(Vec::new())
+    }
+
+    /// Whether this is `$`.
+    pub fn is_saved(&self) -> bool {
+        self.0.is_empty()
+    }
+
     /// The set as inclusive ranges (each `lo..=hi`), with `*` standing for `largest`. Numbers that
     /// do not exist are the caller's to drop (with `largest == 0`, `1:*` is `1..=1`).
     pub fn resolve(&self, largest: u32) -> Vec<RangeInclusive<u32>> {
@@ -66,7 +81,14 @@ pub fn parse_sequence_set(input: &[u8]) -> Result<(SequenceSet, &[u8]), &'static
     let end =
         input.iter().position(|&b| !(b.is_ascii_digit() || matches!(b, b',' | b':' | b'*'))).unwrap_or(input.len());
     if input.get(end) == Some(&b'$') {
-        return Err("Search result references ($) are not supported");
+        if end > 0 {
+            return Err("$ cannot be part of a list or range");
+        }
+        let rest = &input[1..];
+        if !(rest.is_empty() || rest.starts_with(b" ")) {
+            return Err("$ cannot be part of a list or range");
+        }
+        return Ok((SequenceSet::saved(), skip_space(rest)?));
     }
     let (text, rest) = input.split_at(end);
     if text.is_empty() {
@@ -183,7 +205,9 @@ fn date_text(text: &[u8]) -> Option<i64> {
     if parts.next().is_some() || !(1..=31).contains(&day) || !(1..=9999).contains(&year) {
         return None;
     }
-    Some(days_from_civil(year as i64, month, day as u32))
+    let days = days_from_civil(year as i64, month, day as u32);
+    // A day the month does not have (31-Feb) would silently become another date.
+    (civil_from_days(days) == (year as i64, month, day as u32)).then_some(days)
 }
 
 fn trim_space(text: &[u8]) -> &[u8] {

@@ -16,7 +16,12 @@ fn sequence_sets_table() {
         ("*:4", Some(vec![(Largest, Value(4))]), ""),
         ("0", None, ""),
         ("1,,2", None, ""),
-        ("$", None, ""),
+        ("$", Some(vec![]), ""),
+        ("$ FLAGS", Some(vec![]), "FLAGS"),
+        ("1,$", None, ""),
+        ("$,1", None, ""),
+        ("$:4", None, ""),
+        ("$$", None, ""),
         ("4294967296", None, ""),
         ("x", None, ""),
     ];
@@ -59,6 +64,8 @@ fn dates_round_trip_and_table() {
     assert_eq!(parse_date(b"1-Jan-1970").expect("date").0, 0);
     assert_eq!(parse_date(b"\"01-feb-1994\" x").expect("date"), (days_from_civil(1994, 2, 1), &b"x"[..]));
     assert!(parse_date(b"32-Jan-2000").is_err());
+    assert!(parse_date(b"31-Feb-2000").is_err() && parse_date(b"29-Feb-1900").is_err());
+    assert!(parse_date(b"29-Feb-2000").is_ok() && parse_date(b"31-Dec-9999").is_ok());
     assert!(parse_date(b"1-Foo-2000").is_err());
     let (t, _) = parse_date_time(b"\"17-Jul-1996 02:44:25 -0700\"").expect("date-time");
     assert_eq!(t, 837_596_665);

@@ -4,6 +4,7 @@
 
 pub mod cte;
 pub mod imap;
+pub mod imap_append;
 pub mod imap_fetch;
 pub mod imap_mailbox;
 pub mod imap_search;

@@ -124,23 +124,35 @@ fn notify(txn: &mut Txn<'_>, account: &Address, name: &str, r: &MailboxRecord) {
     txn.notify(notice);
 }
 
+/// One message of an append, its body prepared off the writer thread.
+#[derive(Debug)]
+pub(crate) struct PreparedMessage {
+    pub prefix: Vec<u8>,
+    pub body: PreparedBody,
+    pub flags: Flags,
+    pub internal_date: i64,
+}
+
+/// Appends `messages` to one mailbox in the running request, in order, with ascending UIDs
+/// (IMAP APPEND; MULTIAPPEND, RFC 3502, for more than one). An error leaves none of them: the
+/// writer rolls the whole request back.
 pub(crate) fn append(
     txn: &mut Txn<'_>,
     account: &Address,
     mailbox: &str,
-    prefix: Vec<u8>,
-    body: &PreparedBody,
-    flags: Flags,
-    internal_date: i64,
-) -> Result<Appended, StoreError> {
-    check_size(prefix.len() + body.bytes.len())?;
+    messages: Vec<PreparedMessage>,
+) -> Result<Vec<Appended>, StoreError> {
     let name = normalise_name(mailbox)?;
     let mut state = load_state(txn, account)?;
     let mut record = load_mailbox(txn, account, &name)?;
-    let body_id = store_body(txn, body)?;
-    let body_len = body.bytes.len() as u64;
-    let message = MessageRecord { modseq: 0, flags, internal_date, body_id, body_len, prefix };
-    let appended = insert(txn, account, &mut state, &mut record, message)?;
+    let mut appended = Vec::with_capacity(messages.len());
+    for PreparedMessage { prefix, body, flags, internal_date } in messages {
+        check_size(prefix.len() + body.bytes.len())?;
+        let body_id = store_body(txn, &body)?;
+        let body_len = body.bytes.len() as u64;
+        let message = MessageRecord { modseq: 0, flags, internal_date, body_id, body_len, prefix };
+        appended.push(insert(txn, account, &mut state, &mut record, message)?);
+    }
     save_mailbox(txn, account, &name, &record);
     save_state(txn, account, &state);
     notify(txn, account, &name, &record);

@@ -41,8 +41,8 @@ mod tests;
 pub(crate) use writer::MailEngine;
 
 use crate::{Address, Store, StoreError};
-use messages::PreparedBody;
 pub use messages::MAX_MESSAGE_BYTES;
+use messages::{PreparedBody, PreparedMessage};
 pub use model::*;
 pub use queue::{Attempt, NewQueued, QueuedMessage, Route};
 use std::future::Future;
@@ -198,15 +198,33 @@ impl MailStore {
 
     /// Stores a message in `mailbox` (IMAP APPEND); resolves once it is on disk.
     pub async fn append(&self, account: &Address, mailbox: &str, message: NewMessage) -> Result<Appended, StoreError> {
-        let NewMessage { prefix, body, flags, internal_date } = message;
-        messages::check_size(prefix.len() + body.len())?;
-        let body = self.prepare(body).await?;
+        let mut appended = self.append_all(account, mailbox, vec![message]).await?;
+        appended.pop().ok_or_else(|| StoreError::Corrupt("an append stored no message".into()))
+    }
+
+    /// Stores `messages` in `mailbox` in one request of one group commit (IMAP MULTIAPPEND, RFC
+    /// 3502): all of them with ascending UIDs, or, if any fails, none. Resolves once they are on
+    /// disk; the result has one entry per message, in order.
+    pub async fn append_all(
+        &self,
+        account: &Address,
+        mailbox: &str,
+        messages: Vec<NewMessage>,
+    ) -> Result<Vec<Appended>, StoreError> {
+        if messages.is_empty() {
+            return Err(StoreError::Invalid("an append needs at least one message".into()));
+        }
+        for m in &messages {
+            messages::check_size(m.prefix.len() + m.body.len())?;
+        }
+        let mut prepared = Vec::with_capacity(messages.len());
+        for NewMessage { prefix, body, flags, internal_date } in messages {
+            let body = self.prepare(body).await?;
+            prepared.push(PreparedMessage { prefix, body, flags, internal_date });
+        }
         let (account, mailbox) = (account.clone(), mailbox.to_string());
-        let weight = body.bytes.len();
-        self.write_weighted(weight, move |t| {
-            messages::append(t, &account, &mailbox, prefix, &body, flags, internal_date)
-        })
-        .await
+        let weight = prepared.iter().map(|m| m.prefix.len() + m.body.bytes.len()).sum();
+        self.write_weighted(weight, move |t| messages::append(t, &account, &mailbox, prepared)).await
     }
 
     /// Delivers one message to every recipient's INBOX in one commit, the body stored once. The

@@ -1,44 +1,68 @@
-//! APPEND (RFC 9051 §6.3.12) with the UIDPLUS `APPENDUID` code (RFC 4315).
+//! APPEND (RFC 9051 §6.3.12) with MULTIAPPEND (RFC 3502), the UIDPLUS `APPENDUID` code (RFC 4315),
+//! APPENDLIMIT (RFC 7889) and BINARY's `literal8` (RFC 3516 §4.4).
 //!
 //! ```text
-//! append = "APPEND" SP mailbox [SP flag-list] [SP date-time] SP (literal / literal8)
-//! literal8 = "~{" number64 ["+"] "}" CRLF *OCTET    ; BINARY, RFC 3516 §4.4: may hold NUL
+//! append          = "APPEND" SP mailbox 1*append-message
+//! append-message  = append-opts SP append-data
+//! append-data     = literal / literal8
 //! ```
 //!
-//! The connection loop has already checked the literal's announced size against
-//! `limits.max_literal_bytes` (and `limits.max_message_bytes`) before sending `+`, so the whole
-//! message is in the framed command. `OK [APPENDUID ...]` is written only after the store call
-//! returned, i.e. after the message was synced to disk.
+//! The connection loop has already checked each literal's announced size before sending `+`
+//! (`NO [TOOBIG]` above [`append_limit`], `NO [TRYCREATE]` for a mailbox that does not exist), so
+//! every message is in the framed command. All messages go to the store in one call, one request
+//! of one group commit: all of them are appended or none (RFC 3502 §6.3.11). `OK [APPENDUID
+//! uidvalidity uid-set]` is written only after that call returned, i.e. after the messages were
+//! synced to disk.
 
-use super::{ok, reply, store_failed, Flow, ImapSession};
-use crate::wire::imap::Args;
-use crate::wire::imap_values::{parse_date_time, parse_flag_list, parse_number};
-use storage::mail::{Flags, NewMessage};
+use super::{encode_set, ok, reply, store_failed, Flow, ImapSession};
+use crate::wire::imap_append::parse_append;
+use mailgenic_config::Limits;
+use storage::mail::NewMessage;
 use storage::StoreError;
+
+/// The largest message APPEND takes, advertised as `APPENDLIMIT=<n>` (RFC 7889): the literal
+/// limit, or the message limit when that is lower (with the defaults both are 64 MiB).
+pub fn append_limit(limits: &Limits) -> u64 {
+    limits.max_literal_bytes.min(limits.max_message_bytes)
+}
 
 impl ImapSession<'_> {
     pub(super) async fn append(&mut self, tag: &[u8], args: &[u8], out: &mut Vec<u8>) -> Flow {
         let Some(account) = self.user.clone() else { return self.not_logged_in(out, tag) };
-        let (name, flags, date, body, literal8) = match parse_append(args) {
-            Ok(parts) => parts,
+        let parsed = match parse_append(args) {
+            Ok(parsed) => parsed,
             Err(reason) => return self.bad(out, tag, reason),
         };
-        if body.len() as u64 > self.ctx.config.limits.max_message_bytes {
+        let Some(name) = super::mailbox_name(&parsed.mailbox) else {
+            return self.bad(out, tag, "Invalid mailbox name");
+        };
+        let limit = append_limit(&self.ctx.config.limits);
+        if parsed.messages.iter().any(|m| m.data.len() as u64 > limit) {
             reply(out, tag, "NO", "[TOOBIG] Message too large");
             return Flow::Continue;
         }
-        let internal_date = date.unwrap_or_else(now);
-        // A literal8 may carry NUL bytes, which BODY[...] could never send: such parts are stored
-        // as base64 (RFC 3516 §4.4), and BINARY[...] gives the client's bytes back.
-        let body = if literal8 { super::binary::encode_binary_parts(body) } else { body.to_vec() };
-        let message = NewMessage { prefix: Vec::new(), body, flags, internal_date };
-        match self.ctx.mail().append(&account, &name, message).await {
+        let internal_date = now();
+        let messages = parsed
+            .messages
+            .iter()
+            .map(|m| NewMessage {
+                prefix: Vec::new(),
+                // A literal8 may carry NUL bytes, which BODY[...] could never send: such parts are
+                // stored as base64 (RFC 3516 §4.4), and BINARY[...] gives the client's bytes back.
+                body: if m.literal8 { super::binary::encode_binary_parts(m.data) } else { m.data.to_vec() },
+                flags: m.flags.clone(),
+                internal_date: m.internal_date.unwrap_or(internal_date),
+            })
+            .collect();
+        match self.ctx.mail().append_all(&account, &name, messages).await {
             Ok(appended) => {
                 // Appended to the selected mailbox: its EXISTS belongs in this response.
                 if self.selected.as_ref().is_some_and(|s| s.name == name) {
                     self.sync(out, true).await;
                 }
-                ok(out, tag, &format!("[APPENDUID {} {}] APPEND completed", appended.uid_validity, appended.uid))
+                let uid_validity = appended.first().map_or(0, |a| a.uid_validity);
+                let uids = encode_set(appended.iter().map(|a| a.uid));
+                ok(out, tag, &format!("[APPENDUID {uid_validity} {uids}] APPEND completed"))
             }
             Err(StoreError::NotFound(_)) => {
                 reply(out, tag, "NO", "[TRYCREATE] No such mailbox");
@@ -47,47 +71,30 @@ impl ImapSession<'_> {
             Err(e) => store_failed(out, tag, &e),
         }
     }
-}
 
-/// Splits APPEND's arguments into mailbox, flags, date, the literal's bytes and whether it was a
-/// literal8.
-type AppendArgs<'a> = (String, Flags, Option<i64>, &'a [u8], bool);
-
-fn parse_append(args: &[u8]) -> Result<AppendArgs<'_>, &'static str> {
-    let mut parsed = Args::new(args);
-    let name = parsed
-        .astring()
-        .ok()
-        .and_then(|n| super::mailbox_name(&n))
-        .ok_or("Syntax: APPEND mailbox [flags] [date] literal")?;
-    let mut rest = parsed.rest();
-    let mut flags = Flags::new();
-    if rest.starts_with(b"(") {
-        let (f, r) = parse_flag_list(rest, false)?;
-        flags = f;
-        rest = r;
+    /// Decides, before `+` is sent for an APPEND's synchronising literal of `size` bytes, whether
+    /// to refuse the command instead (RFC 9051 §7.5, RFC 7889 §3): `[TOOBIG]` above the limit,
+    /// `[TRYCREATE]` when the first message's mailbox does not exist. `partial` is the command as
+    /// received so far.
+    pub(super) async fn refuse_append_early(&mut self, partial: &[u8], size: u64) -> Option<&'static str> {
+        if size > append_limit(&self.ctx.config.limits) {
+            return Some("[TOOBIG] Message too large");
+        }
+        let account = self.user.clone()?;
+        // Only on the first line: later literals go to the mailbox already checked.
+        if memchr::memchr(b'\n', partial)? + 1 != partial.len() {
+            return None;
+        }
+        let command = crate::wire::imap::parse_command(partial).ok()?;
+        let name = crate::wire::imap::Args::new(command.args).astring().ok().and_then(|n| super::mailbox_name(&n))?;
+        match self.ctx.mail().mailbox(&account, &name).await {
+            Err(StoreError::NotFound(_)) => Some("[TRYCREATE] No such mailbox"),
+            _ => None,
+        }
     }
-    let mut date = None;
-    if rest.starts_with(b"\"") {
-        let (d, r) = parse_date_time(rest)?;
-        date = Some(d);
-        rest = r;
-    }
-    let literal8 = rest.starts_with(b"~{");
-    let after = rest.strip_prefix(b"~{").or_else(|| rest.strip_prefix(b"{"));
-    let after = after.ok_or("APPEND needs the message as a literal")?;
-    let close = memchr::memchr(b'}', after).ok_or("Invalid literal")?;
-    let spec = &after[..close];
-    let size = parse_number(spec.strip_suffix(b"+").unwrap_or(spec)).ok_or("Invalid literal size")?;
-    let data = after[close + 1..].strip_prefix(b"\r\n").ok_or("Literal must be followed by CRLF")?;
-    let size = usize::try_from(size).map_err(|_| "Literal too large")?;
-    if data.len() != size {
-        return Err("Only one message per APPEND (MULTIAPPEND is not supported)");
-    }
-    Ok((name, flags, date, data, literal8))
 }
 
 /// Seconds since the epoch now.
-fn now() -> i64 {
+pub(super) fn now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
 }

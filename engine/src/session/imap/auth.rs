@@ -1,7 +1,7 @@
 //! LOGIN and AUTHENTICATE PLAIN (RFC 9051 §6.2.2, §6.2.3; SASL-IR, RFC 4959), with the failure
 //! count that closes the connection past `limits.max_auth_failures`.
 
-use super::{reply, Flow, ImapSession, CAPABILITIES_AUTH};
+use super::{capabilities_auth, reply, Flow, ImapSession};
 use crate::auth::{AuthOutcome, Password};
 use crate::wire::imap::Args;
 use crate::wire::sasl;
@@ -62,7 +62,12 @@ impl ImapSession<'_> {
             AuthOutcome::Authenticated(address) => {
                 tracing::info!(user = %address, peer = %self.ctx.peer, "imap login");
                 self.user = Some(address);
-                reply(out, tag, "OK", &format!("[CAPABILITY {CAPABILITIES_AUTH}] Logged in"));
+                reply(
+                    out,
+                    tag,
+                    "OK",
+                    &format!("[CAPABILITY {}] Logged in", capabilities_auth(&self.ctx.config.limits)),
+                );
                 Flow::Continue
             }
             AuthOutcome::Failed => {

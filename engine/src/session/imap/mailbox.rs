@@ -143,6 +143,7 @@ impl ImapSession<'_> {
                 StatusItem::Unseen => u64::from(status.unseen),
                 StatusItem::Size => status.size,
                 StatusItem::HighestModSeq => status.highest_modseq,
+                StatusItem::AppendLimit => super::append::append_limit(&self.ctx.config.limits),
                 StatusItem::Recent => {
                     let claimed = mail.recent_claimed(account, name, status.uid_validity);
                     let range = storage::mail::UidSet::range(claimed.saturating_add(1)..=u32::MAX);

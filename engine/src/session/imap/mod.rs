@@ -48,9 +48,15 @@ use storage::{Address, StoreError};
 
 /// Capabilities before login.
 pub const CAPABILITIES_PREAUTH: &str = "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE AUTH=PLAIN";
-/// Capabilities once authenticated: exactly what the handlers implement.
+/// Capabilities once authenticated: exactly what the handlers implement. `APPENDLIMIT=<n>`, which
+/// depends on the config, follows them ([`capabilities_auth`]).
 pub const CAPABILITIES_AUTH: &str =
-    "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN SPECIAL-USE ESEARCH CONDSTORE QRESYNC BINARY LIST-EXTENDED LIST-STATUS CREATE-SPECIAL-USE STATUS=SIZE";
+    "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN SPECIAL-USE ESEARCH CONDSTORE QRESYNC BINARY LIST-EXTENDED LIST-STATUS CREATE-SPECIAL-USE STATUS=SIZE MULTIAPPEND WITHIN SEARCHRES";
+
+/// The capability list once authenticated: [`CAPABILITIES_AUTH`] and `APPENDLIMIT=<n>` (RFC 7889).
+pub fn capabilities_auth(limits: &mailgenic_config::Limits) -> String {
+    format!("{CAPABILITIES_AUTH} APPENDLIMIT={}", append::append_limit(limits))
+}
 /// An input buffer this large or smaller is kept between commands; a larger one is freed once
 /// drained.
 const KEEP_INPUT_BYTES: usize = 4096;
@@ -136,12 +142,15 @@ pub async fn serve<T: Transport>(transport: &mut T, ctx: &SessionContext) -> io:
             match framer.frame(&input) {
                 Frame::Incomplete => break,
                 Frame::Continue { size } => {
-                    if size > config.limits.max_message_bytes && is_append(&input) {
-                        // Refused before the client sends a byte of it: forget the command.
+                    let refusal =
+                        if is_append(&input) { session.refuse_append_early(&input, size).await } else { None };
+                    if let Some(text) = refusal {
+                        // Refused before the client sends a byte of the literal (the client waits
+                        // for `+`, so nothing follows): forget the command.
                         let tag = parse_command(&input).map(|c| c.tag.to_vec()).unwrap_or_else(|_| b"*".to_vec());
                         input.clear();
                         framer = CommandFramer::new(config.limits.max_line_bytes, config.limits.max_literal_bytes);
-                        reply(&mut out, &tag, "NO", "[TOOBIG] Message too large");
+                        reply(&mut out, &tag, "NO", text);
                         continue;
                     }
                     out.extend_from_slice(b"+ Ready for literal data\r\n");
@@ -158,12 +167,19 @@ pub async fn serve<T: Transport>(transport: &mut T, ctx: &SessionContext) -> io:
                     reply(&mut out, &tag, "BAD", "[TOOBIG] Command line too long");
                     flow = session.count_error(&mut out);
                 }
-                Frame::LiteralTooLarge { len, synchronizing, .. } => {
+                Frame::LiteralTooLarge { len, size, synchronizing } => {
                     let append = is_append(&input[..len]);
                     let tag = parse_command(&input[..len]).map(|c| c.tag.to_vec()).unwrap_or_else(|_| b"*".to_vec());
                     input.drain(..len);
-                    if append && synchronizing {
-                        reply(&mut out, &tag, "NO", "[TOOBIG] Message too large");
+                    if append {
+                        // A non-synchronising literal follows anyway: the framer drops it and the
+                        // rest of the command (RFC 7889 §3, RFC 7888 §4).
+                        let text = if size > config.limits.max_literal_bytes {
+                            "[TOOBIG] Message too large"
+                        } else {
+                            "[TOOBIG] The messages of one APPEND are too large together"
+                        };
+                        reply(&mut out, &tag, "NO", text);
                         continue;
                     }
                     reply(&mut out, &tag, "BAD", "[TOOBIG] Literal too large");
@@ -299,7 +315,11 @@ impl ImapSession<'_> {
         }
         let flow = match spec.cmd {
             Cmd::Capability => {
-                let caps = if self.user.is_some() { CAPABILITIES_AUTH } else { CAPABILITIES_PREAUTH };
+                let caps = if self.user.is_some() {
+                    capabilities_auth(&self.ctx.config.limits)
+                } else {
+                    CAPABILITIES_PREAUTH.to_string()
+                };
                 out.extend_from_slice(format!("* CAPABILITY {caps}\r\n").as_bytes());
                 reply(out, tag, "OK", "CAPABILITY completed");
                 Flow::Continue

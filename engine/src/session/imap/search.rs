@@ -1,5 +1,9 @@
-//! SEARCH and UID SEARCH (RFC 9051 §6.4.4), with ESEARCH return options (RFC 4731) and
-//! CONDSTORE's `MODSEQ` key (RFC 7162 §3.1.5).
+//! SEARCH and UID SEARCH (RFC 9051 §6.4.4), with ESEARCH return options (RFC 4731),
+//! CONDSTORE's `MODSEQ` key (RFC 7162 §3.1.5), WITHIN's `OLDER` / `YOUNGER` (RFC 5032) and
+//! SEARCHRES (RFC 5182): `RETURN (SAVE)` keeps the result, as UIDs, in the selected mailbox's
+//! state, where `$` finds it (in SEARCH itself through [`bind`], elsewhere through
+//! `Selected::resolve`). Commands run one after the other, so a command pipelined after a
+//! `SAVE` always sees its result (RFC 5182 §2.4).
 //!
 //! Flags, dates, sizes, UIDs and sequence numbers are matched on the stored summaries. Header
 //! keys match a case-insensitive (ASCII) substring of the unfolded raw field value; `BODY` matches
@@ -8,7 +12,7 @@
 
 use super::select::uid_set;
 use super::{encode_set, ok, push_string, store_failed, Flow, ImapSession};
-use crate::wire::imap_search::{parse_search, SearchKey};
+use crate::wire::imap_search::{parse_search, requests_save, SearchKey};
 use crate::wire::imap_values::{days_from_civil, SeqNumber, SequenceSet};
 use std::collections::HashMap;
 use storage::mail::{MessageSummary, UidSet};
@@ -27,6 +31,8 @@ struct Candidate<'a> {
     recent: bool,
     /// The message as stored, when some key needs it.
     content: Option<Vec<u8>>,
+    /// When the search started, in seconds since the epoch (`OLDER` / `YOUNGER`).
+    now: i64,
 }
 
 impl ImapSession<'_> {
@@ -36,17 +42,25 @@ impl ImapSession<'_> {
         };
         let program = match parse_search(args) {
             Ok(p) => p,
-            Err(reason) => return self.bad(out, tag, reason),
+            Err(reason) => {
+                // A failed SEARCH that asked to SAVE leaves `$` empty (RFC 5182 §2.1).
+                if requests_save(args) {
+                    self.save_result(Vec::new());
+                }
+                return self.bad(out, tag, reason);
+            }
         };
+        let saves = program.returns.as_ref().is_some_and(|r| r.save);
         let name = selected.name.clone();
         let seqs: Vec<u32> = selected.uids.clone();
         let largest_uid = seqs.last().copied().unwrap_or(0);
+        let mut key = program.key;
+        bind(&mut key, seqs.len() as u32, largest_uid, &selected.saved);
         let summaries = match self.ctx.mail().fetch_summaries(&account, &name, UidSet::all()).await {
             Ok(s) => s,
-            Err(e) => return store_failed(out, tag, &e),
+            Err(e) => return self.search_failed(out, tag, &e, saves),
         };
-        let mut key = program.key;
-        bind(&mut key, seqs.len() as u32, largest_uid);
+        let now = super::append::now();
         let needs_content = any_key(&key, &|k| {
             matches!(
                 k,
@@ -78,7 +92,7 @@ impl ImapSession<'_> {
                             }
                         }
                     }
-                    Err(e) => return store_failed(out, tag, &e),
+                    Err(e) => return self.search_failed(out, tag, &e, saves),
                 }
             }
             for summary in chunk {
@@ -91,13 +105,13 @@ impl ImapSession<'_> {
                     match read {
                         Ok(bytes) => Some(bytes),
                         Err(StoreError::NotFound(_)) => continue,
-                        Err(e) => return store_failed(out, tag, &e),
+                        Err(e) => return self.search_failed(out, tag, &e, saves),
                     }
                 } else {
                     None
                 };
                 let recent = self.selected.as_ref().is_some_and(|s| s.recent.contains(&summary.uid));
-                let candidate = Candidate { seq: index as u32 + 1, summary, recent, content };
+                let candidate = Candidate { seq: index as u32 + 1, summary, recent, content, now };
                 if matches(&key, &candidate) {
                     matched.push((candidate.seq, summary.uid, summary.modseq));
                 }
@@ -105,7 +119,20 @@ impl ImapSession<'_> {
         }
         let numbers: Vec<u32> = matched.iter().map(|m| if by_uid { m.1 } else { m.0 }).collect();
         let highest = matched.iter().map(|m| m.2).max();
+        if let Some(returns) = program.returns.as_ref().filter(|r| r.save) {
+            let uids: Vec<u32> = if returns.saves_min_max_only() {
+                let min = matched.first().filter(|_| returns.min).map(|m| m.1);
+                let max = matched.last().filter(|_| returns.max).map(|m| m.1);
+                let mut kept: Vec<u32> = min.into_iter().chain(max).collect();
+                kept.dedup();
+                kept
+            } else {
+                matched.iter().map(|m| m.1).collect()
+            };
+            self.save_result(uids);
+        }
         match program.returns {
+            Some(returns) if !returns.answers() => {}
             None => {
                 out.extend_from_slice(b"* SEARCH");
                 for n in &numbers {
@@ -152,6 +179,21 @@ impl ImapSession<'_> {
         }
         ok(out, tag, if by_uid { "UID SEARCH completed" } else { "SEARCH completed" })
     }
+
+    /// Replaces the saved result `$` (RFC 5182) by `uids` (ascending).
+    fn save_result(&mut self, uids: Vec<u32>) {
+        if let Some(selected) = self.selected.as_mut() {
+            selected.saved = uids;
+        }
+    }
+
+    /// A store failure in SEARCH: with SAVE, `$` becomes empty (RFC 5182 §2.1).
+    fn search_failed(&mut self, out: &mut Vec<u8>, tag: &[u8], error: &StoreError, saves: bool) -> Flow {
+        if saves {
+            self.save_result(Vec::new());
+        }
+        store_failed(out, tag, error)
+    }
 }
 
 /// Whether `test` holds for any key in the tree.
@@ -166,19 +208,36 @@ fn any_key(key: &SearchKey, test: &dyn Fn(&SearchKey) -> bool) -> bool {
 }
 
 /// Replaces every set in `key` by its resolved ranges (`*` bound, sorted, merged), so that
-/// matching a message is a binary search however many ranges the client sent.
-fn bind(key: &mut SearchKey, count: u32, largest_uid: u32) {
+/// matching a message is a binary search however many ranges the client sent. `$`, as a
+/// sequence set or a UID set, becomes the UIDs of `saved` (the same messages either way).
+fn bind(key: &mut SearchKey, count: u32, largest_uid: u32, saved: &[u32]) {
+    if matches!(key, SearchKey::Sequence(set) | SearchKey::Uid(set) if set.is_saved()) {
+        *key = if saved.is_empty() { SearchKey::Nothing } else { SearchKey::Uid(uid_ranges(saved)) };
+        return;
+    }
     match key {
         SearchKey::Sequence(set) => *set = resolved(set, count),
         SearchKey::Uid(set) => *set = resolved(set, largest_uid),
-        SearchKey::Not(k) => bind(k, count, largest_uid),
+        SearchKey::Not(k) => bind(k, count, largest_uid, saved),
         SearchKey::Or(a, b) => {
-            bind(a, count, largest_uid);
-            bind(b, count, largest_uid);
+            bind(a, count, largest_uid, saved);
+            bind(b, count, largest_uid, saved);
         }
-        SearchKey::And(keys) => keys.iter_mut().for_each(|k| bind(k, count, largest_uid)),
+        SearchKey::And(keys) => keys.iter_mut().for_each(|k| bind(k, count, largest_uid, saved)),
         _ => {}
     }
+}
+
+/// Ascending UIDs as a bound set (consecutive runs merged), as [`resolved`] makes them.
+fn uid_ranges(uids: &[u32]) -> SequenceSet {
+    let mut ranges: Vec<(SeqNumber, SeqNumber)> = Vec::new();
+    for &uid in uids {
+        match ranges.last_mut() {
+            Some((_, SeqNumber::Value(end))) if end.checked_add(1) == Some(uid) => *end = uid,
+            _ => ranges.push((SeqNumber::Value(uid), SeqNumber::Value(uid))),
+        }
+    }
+    SequenceSet(ranges)
 }
 
 fn resolved(set: &SequenceSet, largest: u32) -> SequenceSet {
@@ -222,6 +281,9 @@ fn matches(key: &SearchKey, c: &Candidate<'_>) -> bool {
         SearchKey::Larger(n) => s.size > *n,
         SearchKey::Smaller(n) => s.size < *n,
         SearchKey::ModSeq(n) => s.modseq >= *n,
+        // Age in whole seconds; OLDER n and YOUNGER n split the messages in two (RFC 5032 §3).
+        SearchKey::Older(n) => i128::from(c.now) - i128::from(s.internal_date) >= i128::from(*n),
+        SearchKey::Younger(n) => i128::from(c.now) - i128::from(s.internal_date) < i128::from(*n),
         SearchKey::Uid(set) => in_set(set, s.uid),
         SearchKey::Sequence(set) => in_set(set, c.seq),
         SearchKey::Header(name, value) => header_values(header(c), name).any(|v| {

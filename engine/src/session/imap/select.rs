@@ -41,6 +41,10 @@ pub(super) struct Selected {
     pub changes: ChangeWatch,
     /// The session enabled QRESYNC: expunges are reported as VANISHED.
     pub qresync: bool,
+    /// The result of the last `SEARCH RETURN (SAVE)`, as ascending UIDs: what `$` names (RFC
+    /// 5182). Empty until a SAVE; gone with the selection (SELECT, EXAMINE, CLOSE, UNSELECT).
+    /// Expunged messages drop out when `$` is resolved against `uids`.
+    pub saved: Vec<u32>,
 }
 
 impl Selected {
@@ -50,8 +54,12 @@ impl Selected {
     }
 
     /// The UIDs a sequence set names: by UID (`UID` commands) or by sequence number. Numbers
-    /// that do not exist are dropped.
+    /// that do not exist are dropped. `$` names the saved messages still in the map, in UID and
+    /// non-UID commands alike (RFC 5182 §2.1).
     pub fn resolve(&self, set: &SequenceSet, by_uid: bool) -> Vec<u32> {
+        if set.is_saved() {
+            return self.saved.iter().copied().filter(|uid| self.uids.binary_search(uid).is_ok()).collect();
+        }
         let mut uids = Vec::new();
         if by_uid {
             let largest = self.uids.last().copied().unwrap_or(0);
@@ -204,6 +212,7 @@ impl ImapSession<'_> {
             uid_validity: info.uid_validity,
             changes,
             qresync: self.qresync,
+            saved: Vec::new(),
         };
         selected.encode_flags(out);
         out.extend_from_slice(

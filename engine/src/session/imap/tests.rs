@@ -1,7 +1,7 @@
 //! Transcripts of the not-authenticated state: greeting, CAPABILITY, LOGIN, AUTHENTICATE,
 //! limits, pipelining and shutdown.
 
-use super::{serve, CAPABILITIES_AUTH, CAPABILITIES_PREAUTH};
+use super::{capabilities_auth, serve, CAPABILITIES_PREAUTH};
 use crate::session::testing::{pipe, World, PASSWORD, USER};
 use base64::Engine;
 
@@ -45,14 +45,16 @@ fn greeting_capability_noop_logout() {
 #[test]
 fn login_with_quoted_and_literal_arguments() {
     let world = World::new("");
+    let caps = capabilities_auth(&world.ctx.config.limits);
+    assert!(caps.ends_with(" MULTIAPPEND WITHIN SEARCHRES APPENDLIMIT=67108864"), "{caps}");
     run(
         &world,
         &format!(
             "S: * OK *
              C: a1 LOGIN {USER} \"{PASSWORD}\"
-             S: a1 OK [CAPABILITY {CAPABILITIES_AUTH}] Logged in
+             S: a1 OK [CAPABILITY {caps}] Logged in
              C: a2 CAPABILITY
-             S: * CAPABILITY {CAPABILITIES_AUTH}
+             S: * CAPABILITY {caps}
              S: a2 OK *
              C: a3 LOGIN {USER} x
              S: a3 BAD Already authenticated"
@@ -204,6 +206,12 @@ mod mail;
 
 #[path = "tests_more.rs"]
 mod more;
+
+#[path = "tests_append.rs"]
+mod append;
+
+#[path = "tests_searchres.rs"]
+mod searchres;
 
 #[path = "tests_binary.rs"]
 mod binary;

@@ -24,7 +24,7 @@ fn session_with_message() -> String {
          C: l1 AUTHENTICATE PLAIN {}
          S: l1 OK *
          C: l2 CAPABILITY
-         S: * CAPABILITY {CAPABILITIES_AUTH}
+         S: * CAPABILITY {CAPABILITIES_AUTH} APPENDLIMIT=*
          S: l2 OK *
          P: a1 APPEND INBOX {{{size}+}}\\r\\n{MESSAGE}\\r\\n
          S: a1 OK [APPENDUID *

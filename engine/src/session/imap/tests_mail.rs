@@ -215,9 +215,10 @@ fn append_limits_and_errors() {
             "{}C: a1 APPEND INBOX {{51}}
              S: a1 NO [TOOBIG] Message too large
              C: a2 APPEND Nowhere {{3}}
-             S: + Ready for literal data
-             C: abc
              S: a2 NO [TRYCREATE] No such mailbox
+             C: a2b APPEND Nowhere {{3+}}
+             C: abc
+             S: a2b NO [TRYCREATE] No such mailbox
              C: a3 APPEND INBOX (\\Bogus) {{3+}}
              C: abc
              S: a3 BAD Unknown or read-only system flag

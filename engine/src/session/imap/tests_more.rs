@@ -218,8 +218,8 @@ fn uid_expunge_move_by_sequence_and_syntax_errors() {
              S: b7 BAD Syntax: COPY set mailbox
              C: b8 FETCH 1 $
              S: b8 BAD *
-             C: b9 SEARCH $
-             S: b9 BAD Search result references ($) are not supported
+             C: b9 SEARCH 1,$
+             S: b9 BAD $ cannot be part of a list or range
              C: c1 IDLE now
              S: c1 BAD IDLE takes no arguments
              C: c2 NOOP

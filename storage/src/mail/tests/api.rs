@@ -192,3 +192,36 @@ async fn expunge_copy_and_move() {
     assert!(matches!(f.mail.copy(&f.alice, "INBOX", UidSet::all(), "Nope").await, Err(StoreError::NotFound(_))));
     assert!(f.mail.check().await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn append_all_stores_every_message_in_one_commit_or_none() {
+    let f = fixture();
+    f.mail.append(&f.alice, "INBOX", message(corpus::SIMPLE)).await.unwrap();
+    let seen = Flags::new().with(SystemFlag::Seen);
+    let batch = vec![
+        NewMessage { flags: seen.clone(), ..message(corpus::SIMPLE) },
+        message(corpus::NESTED),
+        NewMessage { internal_date: 1_600_000_000, ..message(b"Subject: third\r\n\r\nx\r\n") },
+    ];
+    let appended = f.mail.append_all(&f.alice, "inbox", batch).await.unwrap();
+    assert_eq!(appended.iter().map(|a| a.uid).collect::<Vec<_>>(), [2, 3, 4]);
+    assert!(appended.windows(2).all(|w| w[0].modseq < w[1].modseq));
+    let validity = f.mail.mailbox(&f.alice, "INBOX").await.unwrap().uid_validity;
+    assert!(appended.iter().all(|a| a.uid_validity == validity));
+    let summaries = f.mail.fetch_summaries(&f.alice, "INBOX", UidSet::range(2..=4)).await.unwrap();
+    assert!(summaries[0].flags.contains(SystemFlag::Seen) && !summaries[1].flags.contains(SystemFlag::Seen));
+    assert_eq!(summaries[2].internal_date, 1_600_000_000);
+    assert_eq!(f.mail.read_message(&f.alice, "INBOX", 3).await.unwrap(), corpus::NESTED);
+    let status = f.mail.status(&f.alice, "INBOX").await.unwrap();
+    assert_eq!((status.messages, status.uid_next), (4, 5));
+
+    // One message too large, or a mailbox that does not exist: nothing is stored.
+    let too_large = vec![message(corpus::SIMPLE), message(&vec![b'a'; MAX_MESSAGE_BYTES + 1])];
+    assert!(matches!(f.mail.append_all(&f.alice, "INBOX", too_large).await, Err(StoreError::Invalid(_))));
+    let nowhere = vec![message(corpus::SIMPLE), message(corpus::SIMPLE)];
+    assert!(matches!(f.mail.append_all(&f.alice, "Nope", nowhere).await, Err(StoreError::NotFound(_))));
+    assert!(matches!(f.mail.append_all(&f.alice, "INBOX", Vec::new()).await, Err(StoreError::Invalid(_))));
+    let status = f.mail.status(&f.alice, "INBOX").await.unwrap();
+    assert_eq!((status.messages, status.uid_next), (4, 5));
+    assert!(f.mail.check().await.unwrap().is_empty());
+}
