@@ -111,6 +111,11 @@ impl<'a> View<'a> {
         let Some((lo, hi)) = uids.bounds() else {
             return Ok(());
         };
+        // Below the floor there are only expunged messages (see `MailboxRecord::uid_floor`).
+        let lo = lo.max(record.uid_floor);
+        if lo > hi {
+            return Ok(());
+        }
         let prefix = mailbox_messages_prefix(account.as_str(), record.id);
         let from = message_key(account.as_str(), record.id, lo);
         let until = (hi < u32::MAX).then(|| message_key(account.as_str(), record.id, hi + 1));

@@ -136,6 +136,42 @@ impl<'a> Txn<'a> {
         Ok(merged.into_iter().filter_map(|(k, v)| v.map(|v| (k, v))).collect())
     }
 
+    /// The first live key at or after `from` that starts with `prefix`. Unlike [`Txn::scan`] it
+    /// stops there, so it reads only the deleted keys between `from` and that key.
+    pub fn first(&self, cf: Cf, prefix: &[u8], from: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        // What this transaction wrote for a key: `Some(None)` if it deleted it.
+        let overlaid = |k: &[u8]| {
+            let k = (cf, k.to_vec());
+            self.current.get(&k).or_else(|| self.batch.get(&k)).cloned()
+        };
+        let mut first = None;
+        let handle = self.backend.cf(cf.name());
+        let mode = IteratorMode::From(from, Direction::Forward);
+        for item in self.backend.db().iterator_cf_opt(handle, scan_options(prefix, None), mode) {
+            let (k, _) = item?;
+            if !k.starts_with(prefix) {
+                break;
+            }
+            // A stored key this transaction wrote is live or not as the overlay says (below).
+            if overlaid(&k).is_none() {
+                first = Some(k.to_vec());
+                break;
+            }
+        }
+        for overlay in [&self.batch, &self.current] {
+            for ((key_cf, k), _) in overlay.range((cf, from.to_vec())..) {
+                if *key_cf != cf || !k.starts_with(prefix) || first.as_ref().is_some_and(|f| k >= f) {
+                    break;
+                }
+                if overlaid(k).is_some_and(|v| v.is_some()) {
+                    first = Some(k.clone());
+                    break;
+                }
+            }
+        }
+        Ok(first)
+    }
+
     /// Queues a notice to broadcast once the group commit is on disk.
     pub fn notify(&mut self, notice: ChangeNotice) {
         self.current_notices.push(notice);
