@@ -190,6 +190,11 @@ impl<'a> Txn<'a> {
         self.current_notices.clear();
     }
 
+    /// Keys of column family `cf` the group deletes (each leaves a tombstone in RocksDB).
+    pub fn deletes(&self, cf: Cf) -> u64 {
+        self.batch.iter().filter(|((c, _), v)| *c == cf && v.is_none()).count() as u64
+    }
+
     /// The group's writes as one batch, and the notices to send after it is synced.
     pub fn into_batch(self) -> (WriteBatch, Vec<ChangeNotice>) {
         let mut batch = WriteBatch::default();

@@ -10,7 +10,7 @@ use super::{corpus, fixture, message, Fixture};
 use crate::mail::model::{FlagOp, Flags, SystemFlag, UidSet};
 use crate::mail::read::{self, View};
 use crate::mail::txn::{Cf, Txn};
-use crate::mail::{messages, record};
+use crate::mail::{compact, messages, record};
 use crate::Address;
 use rocksdb::perf::{set_perf_stats, PerfContext, PerfMetric, PerfStatsLevel};
 
@@ -30,10 +30,20 @@ fn tombstones_stepped_over<T>(read: impl FnOnce() -> T) -> (T, u64) {
 
 /// Appends `HISTORY` messages to `account`'s INBOX and expunges those `keep` rejects.
 async fn churn(f: &Fixture, account: &Address, keep: impl Fn(u32) -> bool) {
-    for _ in 0..HISTORY {
-        f.mail.append(account, "INBOX", message(corpus::SIMPLE)).await.unwrap();
+    churn_many(f, account, HISTORY, keep).await;
+}
+
+/// As [`churn`], with `count` messages appended concurrently (so that they share group commits).
+async fn churn_many(f: &Fixture, account: &Address, count: u32, keep: impl Fn(u32) -> bool) {
+    let mut appends = tokio::task::JoinSet::new();
+    for _ in 0..count {
+        let (mail, account) = (f.mail.clone(), account.clone());
+        appends.spawn(async move { mail.append(&account, "INBOX", message(corpus::SIMPLE)).await.unwrap() });
     }
-    let doomed: Vec<u32> = (1..=HISTORY).filter(|&uid| !keep(uid)).collect();
+    while let Some(appended) = appends.join_next().await {
+        appended.unwrap();
+    }
+    let doomed: Vec<u32> = (1..=count).filter(|&uid| !keep(uid)).collect();
     let deleted = Flags::new().with(SystemFlag::Deleted);
     f.mail.store_flags(account, "INBOX", UidSet::from_uids(&doomed), FlagOp::Add, deleted, None).await.unwrap();
     assert_eq!(f.mail.expunge(account, "INBOX", UidSet::all()).await.unwrap(), doomed);
@@ -119,4 +129,39 @@ async fn first_sees_the_transactions_own_writes() {
     other.put(Cf::Changes, prefix.clone(), Vec::new());
     assert_eq!(other.first(Cf::Messages, &prefix, &key(HISTORY + 1)).unwrap(), None);
     assert!(other.scan_prefix(Cf::Messages, &prefix).unwrap().iter().all(|(k, _)| k != &prefix));
+}
+
+#[tokio::test]
+async fn compaction_drops_the_tombstones_between_kept_messages() {
+    let f = fixture();
+    // The first and the last message stay: the expunged ones lie between them, above the floor.
+    churn(&f, &f.alice, |uid| uid == 1 || uid == HISTORY).await;
+    let backend = f.store.backend_for_test();
+    let read_all = || read::fetch_summaries(backend, &f.alice, "INBOX", &UidSet::all());
+    let (_, stepped) = tombstones_stepped_over(read_all);
+    assert_eq!(stepped, u64::from(HISTORY - 2), "below the compactor's threshold: nothing compacted yet");
+    backend.compact_messages();
+    let (all, stepped) = tombstones_stepped_over(read_all);
+    assert_eq!(all.unwrap().iter().map(|s| s.uid).collect::<Vec<_>>(), vec![1, HISTORY]);
+    assert_eq!(stepped, 0);
+}
+
+#[tokio::test]
+async fn the_writer_asks_for_a_compaction_once_tombstones_pile_up() {
+    let f = fixture();
+    let count = u32::try_from(compact::MIN_TOMBSTONES).unwrap() + 2;
+    churn_many(&f, &f.alice, count, |uid| uid == 1 || uid == count).await;
+    // The compactor runs on its own thread: wait for it (bounded), then look.
+    let compactions = &f.store.backend_for_test().compactions;
+    for _ in 0..1000 {
+        if compactions.load(std::sync::atomic::Ordering::SeqCst) > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(compactions.load(std::sync::atomic::Ordering::SeqCst) > 0, "no compaction after {count} expunges");
+    let backend = f.store.backend_for_test();
+    let (all, stepped) = tombstones_stepped_over(|| read::fetch_summaries(backend, &f.alice, "INBOX", &UidSet::all()));
+    assert_eq!(all.unwrap().iter().map(|s| s.uid).collect::<Vec<_>>(), vec![1, count]);
+    assert_eq!(stepped, 0);
 }
