@@ -55,6 +55,15 @@ impl KeyBuilder {
     }
 }
 
+/// The smallest key above every key that starts with `prefix`, or `None` when there is none (an
+/// empty prefix, or one of only `0xFF` bytes). It is the exclusive upper bound of a prefix scan.
+pub fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
+    let last = prefix.iter().rposition(|&b| b != 0xFF)?;
+    let mut end = prefix[..=last].to_vec();
+    end[last] += 1;
+    Some(end)
+}
+
 /// Reads the parts of a key back, in the order they were written.
 #[derive(Debug)]
 pub struct KeyReader<'a> {
@@ -141,6 +150,27 @@ mod tests {
             prop_assert_eq!(r.str(), Some(t));
             prop_assert!(r.is_empty());
         }
+    }
+
+    proptest! {
+        #[test]
+        fn prefix_end_bounds_exactly_the_keys_with_the_prefix(
+            prefix in proptest::collection::vec(any::<u8>(), 0..6),
+            key in proptest::collection::vec(any::<u8>(), 0..8),
+        ) {
+            match prefix_end(&prefix) {
+                Some(end) => prop_assert_eq!(key.starts_with(&prefix), key >= prefix && key < end),
+                None => prop_assert!(prefix.iter().all(|&b| b == 0xFF)),
+            }
+        }
+    }
+
+    #[test]
+    fn prefix_end_of_a_tuple_prefix() {
+        assert_eq!(prefix_end(&[1, 0x00, 0x01]), Some(vec![1, 0x00, 0x02]));
+        assert_eq!(prefix_end(&[1, 0xFF, 0xFF]), Some(vec![2]));
+        assert_eq!(prefix_end(&[0xFF]), None);
+        assert_eq!(prefix_end(&[]), None);
     }
 
     #[test]

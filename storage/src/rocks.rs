@@ -79,6 +79,9 @@ pub(crate) struct Backend {
     /// Test counter of synced writes (shows that group commit shares syncs).
     #[cfg(test)]
     pub(crate) commits: std::sync::atomic::AtomicU64,
+    /// Test counter of finished compactions of the `messages` column family.
+    #[cfg(test)]
+    pub(crate) compactions: std::sync::atomic::AtomicU64,
 }
 
 impl Backend {
@@ -96,6 +99,24 @@ impl Backend {
     pub(crate) fn checkpoint(&self, dir: &Path) -> Result<(), StoreError> {
         rocksdb::checkpoint::Checkpoint::new(&self.db)?.create_checkpoint(dir)?;
         Ok(())
+    }
+
+    /// Compacts the `messages` column family down to its bottom level, where the tombstones of
+    /// expunged messages are dropped (see `mail::compact`). The bottom level is rewritten too:
+    /// otherwise a flushed file that overlaps nothing is moved down as it is, tombstones and all.
+    /// Automatic compactions keep running meanwhile.
+    pub(crate) fn compact_messages(&self) {
+        let mut options = rocksdb::CompactOptions::default();
+        options.set_exclusive_manual_compaction(false);
+        options.set_bottommost_level_compaction(rocksdb::BottommostLevelCompaction::ForceOptimized);
+        self.db.compact_range_cf_opt(self.cf(CF_MESSAGES), None::<&[u8]>, None::<&[u8]>, &options);
+        #[cfg(test)]
+        self.compactions.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// RocksDB's estimate of the live keys in column family `name` (0 if it has none).
+    pub(crate) fn estimated_keys(&self, name: &str) -> u64 {
+        self.db.property_int_value_cf(self.cf(name), "rocksdb.estimate-num-keys").ok().flatten().unwrap_or(0)
     }
 
     /// Commits `batch` and returns once it is synced to disk.
@@ -145,6 +166,8 @@ impl Store {
             fail_writes: std::sync::atomic::AtomicBool::new(false),
             #[cfg(test)]
             commits: std::sync::atomic::AtomicU64::new(0),
+            #[cfg(test)]
+            compactions: std::sync::atomic::AtomicU64::new(0),
         });
         let mail = MailEngine::start(backend.clone())?;
         let store =

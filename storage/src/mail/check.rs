@@ -141,6 +141,9 @@ pub(crate) fn check(backend: &Backend) -> Result<Vec<String>, StoreError> {
         if uid >= mailbox.record.uid_next {
             problems.push(format!("{place}: UID is not below UIDNEXT {}", mailbox.record.uid_next));
         }
+        if uid < mailbox.record.uid_floor {
+            problems.push(format!("{place}: UID is below the mailbox's UID floor {}", mailbox.record.uid_floor));
+        }
         if message.modseq > mailbox.record.highest_modseq {
             problems.push(format!(
                 "{place}: MODSEQ {} above HIGHESTMODSEQ {}",

@@ -102,6 +102,7 @@ fn new_record(state: &mut AccountState, special_use: Option<SpecialUse>) -> Mail
         messages: 0,
         unseen: 0,
         size: 0,
+        uid_floor: 1,
     }
 }
 

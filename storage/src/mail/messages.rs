@@ -216,6 +216,11 @@ fn select(
     let Some((lo, hi)) = uids.bounds() else {
         return Ok(Vec::new());
     };
+    // Below the floor there are only expunged messages (see `MailboxRecord::uid_floor`).
+    let lo = lo.max(record.uid_floor);
+    if lo > hi {
+        return Ok(Vec::new());
+    }
     let prefix = mailbox_messages_prefix(account.as_str(), record.id);
     let from = message_key(account.as_str(), record.id, lo);
     let until = (hi < u32::MAX).then(|| message_key(account.as_str(), record.id, hi + 1));
@@ -291,6 +296,21 @@ fn expunge_one(
     Ok(())
 }
 
+/// Raises `record.uid_floor` to the lowest UID still in the mailbox, after expunges. This walks
+/// over the tombstones between the old floor and that message once, so that no later scan does.
+fn raise_uid_floor(txn: &Txn<'_>, account: &Address, record: &mut MailboxRecord) -> Result<(), StoreError> {
+    if record.messages == 0 {
+        record.uid_floor = record.uid_next;
+        return Ok(());
+    }
+    let prefix = mailbox_messages_prefix(account.as_str(), record.id);
+    let from = message_key(account.as_str(), record.id, record.uid_floor);
+    if let Some(key) = txn.first(Cf::Messages, &prefix, &from)? {
+        record.uid_floor = uid_of_key(&key)?.2;
+    }
+    Ok(())
+}
+
 /// Expunges the messages in `uids` that carry `\Deleted` (EXPUNGE is `1:*`, UID EXPUNGE a set).
 pub(crate) fn expunge(
     txn: &mut Txn<'_>,
@@ -309,6 +329,7 @@ pub(crate) fn expunge(
         }
     }
     if !gone.is_empty() {
+        raise_uid_floor(txn, account, &mut record)?;
         save_mailbox(txn, account, &name, &record);
         save_state(txn, account, &state);
         notify(txn, account, &name, &record);
@@ -346,6 +367,7 @@ pub(crate) fn copy(
         for (uid, message) in &selected {
             expunge_one(txn, account, &mut state, &mut source, *uid, message)?;
         }
+        raise_uid_floor(txn, account, &mut source)?;
     }
     if let Some(target) = &target {
         save_mailbox(txn, account, &to, target);

@@ -15,12 +15,14 @@
 //! Modules: [`model`] (the public vocabulary), [`meta`] (ENVELOPE/BODYSTRUCTURE/offsets),
 //! `record` (keys and values), `txn` (the writer's overlay transaction), `writer` (threads and
 //! group commit), `mailboxes` and `messages` (writer-side operations), `read` (snapshot reads),
-//! [`queue`] (the outbound queue), `check` (invariants and backup).
+//! [`queue`] (the outbound queue), `check` (invariants and backup), `compact` (drops the
+//! tombstones of expunged messages).
 //!
 //! Durability: every mutating call resolves only after its group commit is synced (`fsync` of the
 //! RocksDB WAL), so an SMTP `250` or an IMAP `OK` sent after it survives a crash.
 
 mod check;
+mod compact;
 pub mod imap_string;
 mod mailboxes;
 mod messages;

@@ -9,7 +9,7 @@ use crate::mail::record::{
     account_prefix, body_key, change_key, chunk_key, mailbox_key, mailbox_messages_prefix, message_key, modseq_of_key,
     name_of_key, uid_of_key, BodyRecord, ChangeRecord, MailboxRecord, MessageRecord, CHUNK_BYTES,
 };
-use crate::mail::txn::Cf;
+use crate::mail::txn::{scan_options, Cf};
 use crate::rocks::Backend;
 use crate::{Address, StoreError};
 use rocksdb::{Direction, IteratorMode, Snapshot};
@@ -37,7 +37,7 @@ impl<'a> View<'a> {
     }
 
     /// Calls `each` for every entry with key in `[from, until)` starting with `prefix`, until it
-    /// returns `false`.
+    /// returns `false`. The iterator is bounded to that range (see [`scan_options`]).
     pub fn scan(
         &self,
         cf: Cf,
@@ -47,7 +47,8 @@ impl<'a> View<'a> {
         mut each: impl FnMut(&[u8], &[u8]) -> Result<bool, StoreError>,
     ) -> Result<(), StoreError> {
         let mode = IteratorMode::From(from, Direction::Forward);
-        for item in self.snapshot.iterator_cf(self.backend.cf(cf.name()), mode) {
+        let options = scan_options(prefix, until);
+        for item in self.snapshot.iterator_cf_opt(self.backend.cf(cf.name()), options, mode) {
             let (k, v) = item?;
             if !k.starts_with(prefix) || until.is_some_and(|u| &*k >= u) || !each(&k, &v)? {
                 break;
@@ -110,6 +111,11 @@ impl<'a> View<'a> {
         let Some((lo, hi)) = uids.bounds() else {
             return Ok(());
         };
+        // Below the floor there are only expunged messages (see `MailboxRecord::uid_floor`).
+        let lo = lo.max(record.uid_floor);
+        if lo > hi {
+            return Ok(());
+        }
         let prefix = mailbox_messages_prefix(account.as_str(), record.id);
         let from = message_key(account.as_str(), record.id, lo);
         let until = (hi < u32::MAX).then(|| message_key(account.as_str(), record.id, hi + 1));

@@ -105,6 +105,11 @@ pub(crate) struct MailboxRecord {
     pub messages: u32,
     pub unseen: u32,
     pub size: u64,
+    /// No message of the mailbox has a UID below this one. Expunged messages leave deleted keys
+    /// (tombstones) that an iterator must step over one by one until compaction drops them; a scan
+    /// of the mailbox starts here, so it does not pay for every message the mailbox ever held.
+    /// Raised by expunges; 1 in records written before it existed.
+    pub uid_floor: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -246,6 +251,7 @@ impl MailboxRecord {
             .u32(self.messages)
             .u32(self.unseen)
             .u64(self.size)
+            .u32(self.uid_floor)
             .done()
     }
     pub fn decode(b: &[u8]) -> Result<MailboxRecord, StoreError> {
@@ -259,6 +265,7 @@ impl MailboxRecord {
             messages: d.u32()?,
             unseen: d.u32()?,
             size: d.u64()?,
+            uid_floor: if d.is_empty() { 1 } else { d.u32()? },
         })
     }
 }

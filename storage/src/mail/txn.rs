@@ -8,7 +8,7 @@
 use crate::mail::model::ChangeNotice;
 use crate::rocks::Backend;
 use crate::StoreError;
-use rocksdb::{Direction, IteratorMode, WriteBatch};
+use rocksdb::{Direction, IteratorMode, ReadOptions, WriteBatch};
 use std::collections::BTreeMap;
 
 /// The column families the mail store writes.
@@ -44,6 +44,22 @@ impl Cf {
             Cf::Queue => CF_QUEUE,
         }
     }
+}
+
+/// Read options for a scan of the keys in `[from, until)` that start with `prefix`: the iterator
+/// gets the scan's end as its upper bound. Without one, RocksDB does not know where the scan stops
+/// and its last step walks on to the next live key, past every deleted key in between (the
+/// expunged messages of the next mailbox or account): a cost that grows with the store's history.
+pub(crate) fn scan_options(prefix: &[u8], until: Option<&[u8]>) -> ReadOptions {
+    let mut options = ReadOptions::default();
+    let end = match (crate::keys::prefix_end(prefix), until) {
+        (Some(end), Some(until)) => Some(end.min(until.to_vec())),
+        (end, until) => end.or_else(|| until.map(<[u8]>::to_vec)),
+    };
+    if let Some(end) = end {
+        options.set_iterate_upper_bound(end);
+    }
+    options
 }
 
 type Overlay = BTreeMap<(Cf, Vec<u8>), Option<Vec<u8>>>;
@@ -97,9 +113,12 @@ impl<'a> Txn<'a> {
         until: Option<&[u8]>,
     ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
         let in_range = |k: &[u8]| k.starts_with(prefix) && until.is_none_or(|u| k < u);
+        // An overlay holds every column family in one map: its range runs on into the next one.
+        let in_overlay_range = |key_cf: Cf, k: &[u8]| key_cf == cf && in_range(k);
         let mut merged: BTreeMap<Vec<u8>, Option<Vec<u8>>> = BTreeMap::new();
         let handle = self.backend.cf(cf.name());
-        for item in self.backend.db().iterator_cf(handle, IteratorMode::From(from, Direction::Forward)) {
+        let mode = IteratorMode::From(from, Direction::Forward);
+        for item in self.backend.db().iterator_cf_opt(handle, scan_options(prefix, until), mode) {
             let (k, v) = item?;
             if !in_range(&k) {
                 break;
@@ -107,14 +126,50 @@ impl<'a> Txn<'a> {
             merged.insert(k.to_vec(), Some(v.to_vec()));
         }
         for overlay in [&self.batch, &self.current] {
-            for ((_, k), v) in overlay.range((cf, from.to_vec())..) {
-                if !in_range(k) {
+            for ((key_cf, k), v) in overlay.range((cf, from.to_vec())..) {
+                if !in_overlay_range(*key_cf, k) {
                     break;
                 }
                 merged.insert(k.clone(), v.clone());
             }
         }
         Ok(merged.into_iter().filter_map(|(k, v)| v.map(|v| (k, v))).collect())
+    }
+
+    /// The first live key at or after `from` that starts with `prefix`. Unlike [`Txn::scan`] it
+    /// stops there, so it reads only the deleted keys between `from` and that key.
+    pub fn first(&self, cf: Cf, prefix: &[u8], from: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        // What this transaction wrote for a key: `Some(None)` if it deleted it.
+        let overlaid = |k: &[u8]| {
+            let k = (cf, k.to_vec());
+            self.current.get(&k).or_else(|| self.batch.get(&k)).cloned()
+        };
+        let mut first = None;
+        let handle = self.backend.cf(cf.name());
+        let mode = IteratorMode::From(from, Direction::Forward);
+        for item in self.backend.db().iterator_cf_opt(handle, scan_options(prefix, None), mode) {
+            let (k, _) = item?;
+            if !k.starts_with(prefix) {
+                break;
+            }
+            // A stored key this transaction wrote is live or not as the overlay says (below).
+            if overlaid(&k).is_none() {
+                first = Some(k.to_vec());
+                break;
+            }
+        }
+        for overlay in [&self.batch, &self.current] {
+            for ((key_cf, k), _) in overlay.range((cf, from.to_vec())..) {
+                if *key_cf != cf || !k.starts_with(prefix) || first.as_ref().is_some_and(|f| k >= f) {
+                    break;
+                }
+                if overlaid(k).is_some_and(|v| v.is_some()) {
+                    first = Some(k.clone());
+                    break;
+                }
+            }
+        }
+        Ok(first)
     }
 
     /// Queues a notice to broadcast once the group commit is on disk.
@@ -133,6 +188,11 @@ impl<'a> Txn<'a> {
     pub fn rollback(&mut self) {
         self.current.clear();
         self.current_notices.clear();
+    }
+
+    /// Keys of column family `cf` the group deletes (each leaves a tombstone in RocksDB).
+    pub fn deletes(&self, cf: Cf) -> u64 {
+        self.batch.iter().filter(|((c, _), v)| *c == cf && v.is_none()).count() as u64
     }
 
     /// The group's writes as one batch, and the notices to send after it is synced.

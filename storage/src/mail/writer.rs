@@ -1,5 +1,6 @@
 //! The threads behind the mail store: one writer that owns every mail write, and a small pool of
-//! readers, so that no store call ever blocks an engine reactor thread.
+//! readers, so that no store call ever blocks an engine reactor thread (and a compactor that
+//! drops the tombstones of expunged messages: `compact`).
 //!
 //! Group commit: the writer takes the first queued request, then everything else already queued
 //! (up to [`MAX_GROUP_REQUESTS`] requests and about [`MAX_GROUP_BYTES`] of messages), runs each
@@ -9,8 +10,9 @@
 //! so they are strictly ascending without any lock. With an fsync costing ~0.5 ms, concurrent
 //! deliveries share one sync instead of queueing for one each.
 
+use crate::mail::compact::Compactor;
 use crate::mail::model::ChangeNotice;
-use crate::mail::txn::Txn;
+use crate::mail::txn::{Cf, Txn};
 use crate::rocks::Backend;
 use crate::StoreError;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -55,12 +57,15 @@ impl MailEngine {
         let mut threads = Vec::new();
         let writer_backend = backend.clone();
         let writer_notices = notices.clone();
+        // The writer owns the compactor's handle: the compactor thread stops after the writer.
+        let (mut compactor, compactor_thread) = Compactor::start(backend.clone()).map_err(spawn_failed)?;
         threads.push(
             std::thread::Builder::new()
                 .name("mail-writer".into())
-                .spawn(move || run_writer(&writer_backend, &write_rx, &writer_notices))
+                .spawn(move || run_writer(&writer_backend, &write_rx, &writer_notices, &mut compactor))
                 .map_err(spawn_failed)?,
         );
+        threads.push(compactor_thread);
         let read_rx = Arc::new(Mutex::new(read_rx));
         for i in 0..READER_THREADS {
             let backend = backend.clone();
@@ -161,7 +166,12 @@ pub(crate) fn stopped() -> StoreError {
     StoreError::Unavailable("the mail store is shutting down".into())
 }
 
-fn run_writer(backend: &Backend, jobs: &mpsc::Receiver<WriteJob>, notices: &broadcast::Sender<ChangeNotice>) {
+fn run_writer(
+    backend: &Backend,
+    jobs: &mpsc::Receiver<WriteJob>,
+    notices: &broadcast::Sender<ChangeNotice>,
+    compactor: &mut Compactor,
+) {
     let mut carried: Option<WriteJob> = None;
     loop {
         let first = match carried.take() {
@@ -199,11 +209,14 @@ fn run_writer(backend: &Backend, jobs: &mpsc::Receiver<WriteJob>, notices: &broa
                 }
             }
         }
+        let message_deletes = txn.deletes(Cf::Messages);
         let (batch, sent) = txn.into_batch();
         // A group whose requests all failed has nothing to sync.
         let error = if batch.is_empty() { None } else { backend.write(batch).err() };
         if let Some(e) = &error {
             tracing::error!("mail store commit failed: {e}");
+        } else {
+            compactor.committed(message_deletes);
         }
         // Notices go out before the replies: a client told "done" by one session and then asking
         // another (IDLE, NOOP) must find the change already announced there.

@@ -4,6 +4,7 @@ mod concurrency;
 mod corpus;
 mod crash;
 mod delivery;
+mod history;
 mod meta_corpus;
 mod model;
 mod ops;
