@@ -139,6 +139,10 @@ impl std::fmt::Debug for Store {
     }
 }
 
+/// All column families' memtables together: past it RocksDB flushes the largest, so the store's
+/// write memory stays bounded whatever the load.
+pub const MEMTABLE_BUDGET_BYTES: usize = 128 << 20;
+
 impl Store {
     /// Opens (creating if needed) the store in directory `path`. Fails with
     /// [`StoreError::Locked`] when another process has it open.
@@ -151,6 +155,9 @@ impl Store {
         options.set_compression_type(rocksdb::DBCompressionType::Lz4);
         options.set_max_background_jobs(2);
         options.set_keep_log_file_num(4);
+        // Without a shared cap each of the column families may hold a 64 MiB memtable (and more
+        // while one is flushed): hundreds of MiB under a write burst on a small host.
+        options.set_db_write_buffer_size(MEMTABLE_BUDGET_BYTES);
         let descriptors = COLUMN_FAMILIES.iter().map(|name| ColumnFamilyDescriptor::new(*name, options.clone()));
         let db = DB::open_cf_descriptors(&options, path, descriptors).map_err(|e| match StoreError::from(e) {
             StoreError::Locked(_) => StoreError::Locked(format!(

@@ -37,13 +37,11 @@ impl Compactor {
     pub fn start(backend: Arc<Backend>) -> std::io::Result<(Compactor, JoinHandle<()>)> {
         let (wake, requests) = mpsc::sync_channel(1);
         let thread_backend = backend.clone();
-        let thread = std::thread::Builder::new()
-            .name("mail-compactor".into())
-            .spawn(move || {
-                while requests.recv().is_ok() {
-                    thread_backend.compact_messages();
-                }
-            })?;
+        let thread = std::thread::Builder::new().name("mail-compactor".into()).spawn(move || {
+            while requests.recv().is_ok() {
+                thread_backend.compact_messages();
+            }
+        })?;
         Ok((Compactor { backend, tombstones: 0, wake }, thread))
     }
 
