@@ -1,7 +1,7 @@
 //! Table tests of FETCH attributes and sections, and FETCH commands framed at every split.
 
 use super::*;
-use crate::wire::imap::{parse_command, CommandFramer, Frame};
+use crate::wire::test_framing::framed_args;
 
 fn section(part: &[u32], text: Option<SectionText>) -> Section {
     Section { part: part.to_vec(), text }
@@ -94,16 +94,8 @@ fn fetch_attribute_table() {
 fn fetch_commands_frame_and_parse_at_every_split() {
     let input = b"a1 UID FETCH 1:* (FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)]<0.10> BINARY.PEEK[2]<5.7>)\r\n";
     for split in 0..=input.len() {
-        let mut framer = CommandFramer::new(1000, 1000);
-        let mut buf = input[..split].to_vec();
-        let first = framer.frame(&buf);
-        buf.extend_from_slice(&input[split..]);
-        let len = match (first, framer.frame(&buf)) {
-            (Frame::Command { len }, _) | (_, Frame::Command { len }) => len,
-            other => panic!("split {split}: {other:?}"),
-        };
-        let command = parse_command(&buf[..len]).expect("command");
-        let (_, rest) = crate::wire::imap_values::next_token(command.args);
+        let args = framed_args(input, split);
+        let (_, rest) = crate::wire::imap_values::next_token(&args[..]);
         let (set, rest) = crate::wire::imap_values::parse_sequence_set(rest).expect("set");
         assert_eq!(set.resolve(9), vec![1..=9]);
         let request = parse_fetch_attrs(rest).expect("attrs");

@@ -2,7 +2,7 @@
 //! framed and parsed at every split of their bytes.
 
 use super::*;
-use crate::wire::imap::{parse_command, CommandFramer, Frame};
+use crate::wire::test_framing::framed_args;
 use StatusItem::*;
 
 fn select(subscribed: bool, remote: bool, recursive_match: bool, special_use: bool) -> ListSelect {
@@ -178,20 +178,6 @@ fn create_table() {
             (got, _) => panic!("{input:?}: {got:?}"),
         }
     }
-}
-
-/// Frames `input` after feeding it in two parts split at `split`, and returns the command's
-/// argument text.
-fn framed_args(input: &[u8], split: usize) -> Vec<u8> {
-    let mut framer = CommandFramer::new(1000, 1000);
-    let mut buf = input[..split].to_vec();
-    let first = framer.frame(&buf);
-    buf.extend_from_slice(&input[split..]);
-    let len = match (first, framer.frame(&buf)) {
-        (Frame::Command { len }, _) | (_, Frame::Command { len }) => len,
-        other => panic!("split {split}: {other:?}"),
-    };
-    parse_command(&buf[..len]).expect("command").args.to_vec()
 }
 
 #[test]

@@ -1,8 +1,8 @@
 //! Table tests of SEARCH keys and return options, and SEARCH commands framed at every split.
 
 use super::*;
-use crate::wire::imap::{parse_command, CommandFramer, Frame};
 use crate::wire::imap_values::{days_from_civil, SeqNumber};
+use crate::wire::test_framing::framed_args;
 
 #[test]
 fn search_key_table() {
@@ -95,16 +95,8 @@ fn search_return_options() {
 fn search_commands_frame_and_parse_at_every_split() {
     let input = b"s1 SEARCH OR SUBJECT {5+}\r\nhello TO \"bob\"\r\n";
     for split in 0..=input.len() {
-        let mut framer = CommandFramer::new(1000, 1000);
-        let mut buf = input[..split].to_vec();
-        let first = framer.frame(&buf);
-        buf.extend_from_slice(&input[split..]);
-        let len = match (first, framer.frame(&buf)) {
-            (Frame::Command { len }, _) | (_, Frame::Command { len }) => len,
-            other => panic!("split {split}: {other:?}"),
-        };
-        let command = parse_command(&buf[..len]).expect("command");
-        let program = parse_search(command.args).expect("search");
+        let args = framed_args(input, split);
+        let program = parse_search(&args[..]).expect("search");
         assert_eq!(
             program.key,
             SearchKey::Or(
@@ -159,16 +151,8 @@ mod prop {
 fn searchres_and_within_commands_frame_and_parse_at_every_split() {
     let input = b"s2 UID SEARCH RETURN (SAVE MIN) OR $ SUBJECT {5+}\r\nhello OLDER 60\r\n";
     for split in 0..=input.len() {
-        let mut framer = CommandFramer::new(1000, 1000);
-        let mut buf = input[..split].to_vec();
-        let first = framer.frame(&buf);
-        buf.extend_from_slice(&input[split..]);
-        let len = match (first, framer.frame(&buf)) {
-            (Frame::Command { len }, _) | (_, Frame::Command { len }) => len,
-            other => panic!("split {split}: {other:?}"),
-        };
-        let command = parse_command(&buf[..len]).expect("command");
-        let (_, args) = crate::wire::imap_values::next_token(command.args);
+        let args = framed_args(input, split);
+        let (_, args) = crate::wire::imap_values::next_token(&args[..]);
         let program = parse_search(args).expect("search");
         assert_eq!(program.returns, Some(SearchReturn { save: true, min: true, ..SearchReturn::default() }));
         assert_eq!(

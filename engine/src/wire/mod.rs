@@ -13,3 +13,6 @@ pub mod sasl;
 pub mod smtp;
 pub mod smtp_data;
 pub mod smtp_reply;
+
+#[cfg(test)]
+mod test_framing;
