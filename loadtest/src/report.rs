@@ -1,6 +1,6 @@
 //! Latency histograms and the printed report.
 
-use crate::Scenario;
+use crate::args::Scenario;
 use hdrhistogram::Histogram;
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -43,6 +43,10 @@ impl Partial {
 
     pub fn ok(&self) -> u64 {
         self.latency_us.len()
+    }
+
+    pub fn failed(&self) -> u64 {
+        self.errors.values().sum()
     }
 
     /// The percentile distribution in HdrHistogram's text format (values in milliseconds).
