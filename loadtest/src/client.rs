@@ -132,6 +132,12 @@ impl Conn {
         Ok(Conn { stream: Stream::Unix(unix), pending: Vec::new() })
     }
 
+    /// A connected UNIX stream (tests: one end of a socket pair).
+    #[cfg(test)]
+    pub fn from_unix(unix: UnixStream) -> Conn {
+        Conn { stream: Stream::Unix(unix), pending: Vec::new() }
+    }
+
     /// Turns a plaintext TCP connection into TLS (after the server's `220` to `STARTTLS`).
     pub fn start_tls(&mut self, endpoint: &Endpoint) -> anyhow::Result<()> {
         if !self.pending.is_empty() {

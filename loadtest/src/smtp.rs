@@ -126,14 +126,16 @@ pub struct Session {
     dialect: Dialect,
     /// Transactions started on this session (the next one begins with `RSET`).
     sent: u64,
+    /// The server announced `SIZE` in its last `EHLO`/`LHLO` reply (else `MAIL` goes without it).
+    size: bool,
 }
 
 impl Session {
     /// Submission: TLS connect, greeting, `EHLO`, `AUTH PLAIN`.
     pub fn submission(endpoint: &Endpoint, user: &str, password: &str) -> anyhow::Result<Session> {
-        let mut s = Session { conn: Conn::open(endpoint)?, dialect: Dialect::Smtp, sent: 0 };
+        let mut s = Session { conn: Conn::open(endpoint)?, dialect: Dialect::Smtp, sent: 0, size: false };
         s.expect(2, "greeting")?;
-        s.command(&format!("EHLO {HELO_NAME}"), 2, "EHLO")?;
+        s.hello(&format!("EHLO {HELO_NAME}"), "EHLO")?;
         let token = base64::engine::general_purpose::STANDARD.encode(format!("\0{user}\0{password}"));
         s.command(&format!("AUTH PLAIN {token}"), 2, "AUTH")?;
         Ok(s)
@@ -142,9 +144,10 @@ impl Session {
     /// MX: plaintext connect, greeting, `EHLO`, then `STARTTLS` and `EHLO` again unless
     /// `plaintext`.
     pub fn mx(endpoint: &Endpoint, plaintext: bool) -> anyhow::Result<Session> {
-        let mut s = Session { conn: Conn::open_plain(&endpoint.address)?, dialect: Dialect::Smtp, sent: 0 };
+        let mut s =
+            Session { conn: Conn::open_plain(&endpoint.address)?, dialect: Dialect::Smtp, sent: 0, size: false };
         s.expect(2, "greeting")?;
-        let ehlo = s.command(&format!("EHLO {HELO_NAME}"), 2, "EHLO")?;
+        let ehlo = s.hello(&format!("EHLO {HELO_NAME}"), "EHLO")?;
         if plaintext {
             return Ok(s);
         }
@@ -153,7 +156,7 @@ impl Session {
         }
         s.command("STARTTLS", 2, "STARTTLS")?;
         s.conn.start_tls(endpoint)?;
-        s.command(&format!("EHLO {HELO_NAME}"), 2, "EHLO after STARTTLS")?;
+        s.hello(&format!("EHLO {HELO_NAME}"), "EHLO after STARTTLS")?;
         Ok(s)
     }
 
@@ -163,10 +166,27 @@ impl Session {
             LmtpAddress::Unix(path) => Conn::open_unix(path)?,
             LmtpAddress::Tcp(addr) => Conn::open_plain(addr)?,
         };
-        let mut s = Session { conn, dialect: Dialect::Lmtp, sent: 0 };
+        let mut s = Session { conn, dialect: Dialect::Lmtp, sent: 0, size: false };
         s.expect(2, "greeting")?;
-        s.command(&format!("LHLO {HELO_NAME}"), 2, "LHLO")?;
+        s.hello(&format!("LHLO {HELO_NAME}"), "LHLO")?;
         Ok(s)
+    }
+
+    /// `EHLO`/`LHLO`; remembers whether the server takes `SIZE=`.
+    fn hello(&mut self, line: &str, stage: &str) -> anyhow::Result<Reply> {
+        let reply = self.command(line, 2, stage)?;
+        self.size = reply
+            .lines
+            .iter()
+            .skip(1)
+            .any(|l| l.split(' ').next().is_some_and(|keyword| keyword.eq_ignore_ascii_case("SIZE")));
+        Ok(reply)
+    }
+
+    /// `MAIL FROM`, with `SIZE=` when the server announced it.
+    fn mail_from(&mut self, from: &str, size: usize) -> anyhow::Result<Reply> {
+        let line = if self.size { format!("MAIL FROM:<{from}> SIZE={size}") } else { format!("MAIL FROM:<{from}>") };
+        self.command(&line, 2, "MAIL")
     }
 
     fn reply(&mut self) -> anyhow::Result<Reply> {
@@ -194,21 +214,22 @@ impl Session {
 
     /// A check that the server takes mail from `from` without sending any: `MAIL FROM`, `RSET`.
     pub fn probe_sender(&mut self, from: &str) -> anyhow::Result<()> {
-        self.command(&format!("MAIL FROM:<{from}>"), 2, "MAIL")?;
+        self.mail_from(from, 1000)?;
         self.command("RSET", 2, "RSET")?;
         Ok(())
     }
 
     /// One mail transaction (`RSET` first on a used session): `MAIL FROM`, a `RCPT TO` per
     /// recipient, `DATA`, the message, and the reply (SMTP) or the replies, one per accepted
-    /// recipient (LMTP), to the final dot. Returns the recipients delivered; any refused recipient
-    /// or failed delivery is an error naming the first failing code and stage.
-    pub fn send(&mut self, from: &str, to: &[String], message: &[u8]) -> anyhow::Result<u64> {
+    /// recipient (LMTP), to the final dot. Adds the recipients delivered to `delivered`, also when
+    /// it fails; any refused recipient or failed delivery is an error naming the first failing
+    /// code and stage.
+    pub fn send(&mut self, from: &str, to: &[String], message: &[u8], delivered: &mut u64) -> anyhow::Result<()> {
         if self.sent > 0 {
             self.command("RSET", 2, "RSET")?;
         }
         self.sent += 1;
-        self.command(&format!("MAIL FROM:<{from}> SIZE={}", message.len()), 2, "MAIL")?;
+        self.mail_from(from, message.len())?;
         let mut accepted = 0;
         let mut refused = None;
         for rcpt in to {
@@ -234,13 +255,21 @@ impl Session {
             replies.push(self.reply().map_err(|e| anyhow!("{e} at DATA end"))?);
         }
         let outcome = data_outcome(&replies);
+        *delivered +=
+            if self.dialect == Dialect::Lmtp { outcome.delivered } else { accepted as u64 * outcome.delivered };
         if let Some(code) = outcome.first_failure {
             bail!("{label} {code} at DATA end");
         }
         if let Some(code) = refused {
             bail!("{label} {code} at RCPT");
         }
-        Ok(if self.dialect == Dialect::Lmtp { outcome.delivered } else { accepted as u64 })
+        Ok(())
+    }
+
+    /// A session over `conn` whose greeting and hello are done (tests).
+    #[cfg(test)]
+    fn over(conn: Conn, dialect: Dialect) -> Session {
+        Session { conn, dialect, sent: 0, size: false }
     }
 
     /// Transactions started on this session.
@@ -283,6 +312,77 @@ mod tests {
         assert_eq!(data_outcome(&r), DataOutcome { delivered: 2, first_failure: Some(452) });
         assert_eq!(data_outcome(&r[..1]), DataOutcome { delivered: 1, first_failure: None });
         assert_eq!(data_outcome(&[]), DataOutcome { delivered: 0, first_failure: None });
+    }
+
+    /// A scripted LMTP server on the other end of a socket pair: `RCPT` to an address starting
+    /// with `bad` is refused, the others accepted; after the data, the replies in `after_data`.
+    fn lmtp_server(end: std::os::unix::net::UnixStream, after_data: &'static str) -> std::thread::JoinHandle<Vec<u8>> {
+        use std::io::{BufRead, BufReader, Write};
+        std::thread::spawn(move || {
+            let mut out = end.try_clone().unwrap();
+            let mut data = Vec::new();
+            let mut reader = BufReader::new(end);
+            let mut in_data = false;
+            let mut line = String::new();
+            while reader.read_line(&mut line).unwrap() > 0 {
+                let reply = if in_data {
+                    if line == ".\r\n" {
+                        in_data = false;
+                        after_data
+                    } else {
+                        data.extend_from_slice(line.as_bytes());
+                        ""
+                    }
+                } else if line.starts_with("RCPT TO:<bad") {
+                    "550 5.1.1 no such user\r\n"
+                } else if line.starts_with("DATA") {
+                    in_data = true;
+                    "354 go ahead\r\n"
+                } else if line.starts_with("QUIT") {
+                    out.write_all(b"221 bye\r\n").unwrap();
+                    break;
+                } else {
+                    "250 ok\r\n"
+                };
+                out.write_all(reply.as_bytes()).unwrap();
+                line.clear();
+            }
+            data
+        })
+    }
+
+    #[test]
+    fn an_lmtp_transaction_reads_one_reply_per_accepted_recipient() {
+        let to = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        // Two of three accepted: exactly two replies after the dot, the second a deferral.
+        let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
+        let server = lmtp_server(b, "250 2.0.0 stored\r\n452 4.2.2 over quota\r\n");
+        let mut s = Session::over(Conn::from_unix(a), Dialect::Lmtp);
+        let mut delivered = 0;
+        let e = s.send("f@x", &to(&["u1@x", "bad@x", "u2@x"]), b"Subject: t\r\n\r\n.dot\r\n", &mut delivered);
+        assert_eq!(e.unwrap_err().to_string(), "LMTP 452 at DATA end");
+        assert_eq!(delivered, 1);
+        // The session is still in step: the next transaction (after RSET) succeeds.
+        s.quit().unwrap();
+        server.join().unwrap();
+        let server_ok = "250 2.0.0 stored\r\n250 2.0.0 stored\r\n";
+        let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
+        let server = lmtp_server(b, server_ok);
+        let mut s = Session::over(Conn::from_unix(a), Dialect::Lmtp);
+        s.send("f@x", &to(&["u1@x", "u2@x"]), b"Subject: t\r\n\r\n.dot\r\n", &mut delivered).unwrap();
+        s.send("f@x", &to(&["u1@x", "bad@x", "u2@x"]), b"x\r\n", &mut delivered).unwrap_err();
+        assert_eq!(delivered, 5);
+        s.quit().unwrap();
+        let data = server.join().unwrap();
+        assert!(data.windows(7).any(|w| w == b"..dot\r\n"), "dot-stuffed");
+        // None accepted: no DATA at all.
+        let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
+        let server = lmtp_server(b, server_ok);
+        let mut s = Session::over(Conn::from_unix(a), Dialect::Lmtp);
+        let e = s.send("f@x", &to(&["bad1@x"]), b"x\r\n", &mut delivered).unwrap_err();
+        assert_eq!(e.to_string(), "LMTP 550 at RCPT");
+        s.quit().unwrap();
+        assert!(server.join().unwrap().is_empty());
     }
 
     #[test]

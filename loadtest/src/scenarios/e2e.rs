@@ -82,7 +82,7 @@ pub fn run(ctx: &Arc<Ctx>) -> anyhow::Result<Outcome> {
         if let Ok(mut p) = pending.lock() {
             p.entry(n).or_default().push_back(Instant::now());
         }
-        if let Err(e) = smtp.send(&sender_name, std::slice::from_ref(&to), &message) {
+        if let Err(e) = smtp.send(&sender_name, std::slice::from_ref(&to), &message, &mut 0) {
             failed += 1;
             if let Ok(mut p) = pending.lock() {
                 p.entry(n).or_default().pop_back();

@@ -80,17 +80,14 @@ impl Worker for Sender {
         let t = due.unwrap_or_else(Instant::now);
         let result = self.session().and_then(|mut s| {
             let t = if due.is_none() && s.sent() == 0 { Instant::now() } else { t };
-            let delivered = s.send(&from, &to, &message);
+            let sent = s.send(&from, &to, &message, &mut self.delivered);
             // A session whose transaction failed stays usable unless the connection broke: the
             // next transaction starts with RSET, and a broken one fails there and is replaced.
             self.session = Some(s);
-            delivered.map(|d| (d, t.elapsed()))
+            sent.map(|()| t.elapsed())
         });
         match result {
-            Ok((delivered, latency)) => {
-                self.delivered += delivered;
-                out.record(latency);
-            }
+            Ok(latency) => out.record(latency),
             Err(e) => {
                 let text = e.to_string();
                 let refused = (text.starts_with("SMTP ") || text.starts_with("LMTP ")) && !text[5..].starts_with("421");
