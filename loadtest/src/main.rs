@@ -13,6 +13,8 @@
 //!   `--mx-plaintext` for an MX without TLS), `--rcpts` recipients per message;
 //! - `lmtp`: the same over LMTP on the target's `lmtp_socket` or `--lmtp-tcp` (`LHLO`; after the
 //!   data one reply per accepted recipient, each checked);
+//! - `imap-mix`: each connection logs in and runs a seeded weighted mix of `SELECT`, `FETCH`,
+//!   `STORE`, `SEARCH`, `APPEND`, `EXPUNGE` and `LOGOUT` (`--mix`); one operation per command;
 //! - `imap-fetch`: `LOGIN`, `SELECT INBOX`, `--fetch` (default `UID FETCH 1:* (FLAGS ENVELOPE
 //!   BODYSTRUCTURE)`), `LOGOUT`, a fresh connection each time;
 //! - `imap-idle`: holds `--connections` authenticated `IDLE` sessions for `--duration-secs`; with
@@ -100,9 +102,7 @@ fn run(args: Args) -> anyhow::Result<()> {
             bail!("--rate must be a positive number of operations per second");
         }
     }
-    if args.scenario == Scenario::ImapMix {
-        bail!("imap-mix is not there yet");
-    }
+    let mix = scenarios::mix::parse_mix(&args.mix)?;
     let corpus = Corpus::Generated { size_kb: args.size_kb };
     probe(&args, &endpoints)?;
     let total = match args.scenario {
@@ -111,7 +111,7 @@ fn run(args: Args) -> anyhow::Result<()> {
     };
     let progress = Arc::new(progress::Progress::default());
     let display = progress::Display::start(&progress, total, Duration::from_secs(args.duration_secs), args.quiet);
-    let ctx = Arc::new(Ctx { args, endpoints, corpus, progress });
+    let ctx = Arc::new(Ctx { args, endpoints, corpus, mix, progress });
     let outcome = match ctx.args.scenario {
         Scenario::ImapIdle => scenarios::idle::run(&ctx),
         Scenario::E2e => scenarios::e2e::run(&ctx),

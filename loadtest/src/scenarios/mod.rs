@@ -5,6 +5,7 @@
 pub mod e2e;
 pub mod fresh;
 pub mod idle;
+pub mod mix;
 pub mod senders;
 
 use crate::args::{Args, Scenario};
@@ -55,6 +56,8 @@ pub struct Ctx {
     pub args: Args,
     pub endpoints: Endpoints,
     pub corpus: Corpus,
+    /// `imap-mix`'s command weights.
+    pub mix: mix::Mix,
     pub progress: Arc<Progress>,
 }
 
@@ -89,6 +92,7 @@ pub trait Worker: Send {
 fn worker(ctx: &Arc<Ctx>, i: usize) -> Box<dyn Worker> {
     match ctx.args.scenario {
         Scenario::SmtpSubmit | Scenario::SmtpMx | Scenario::Lmtp => Box::new(senders::Sender::new(ctx, i)),
+        Scenario::ImapMix => Box::new(mix::Mixer::new(ctx, i)),
         _ => Box::new(fresh::Fresh::new(ctx)),
     }
 }
