@@ -37,6 +37,7 @@ mod progress;
 mod report;
 mod scenarios;
 mod smtp;
+mod svg;
 
 use anyhow::{bail, Context};
 use args::{Args, Scenario};
@@ -130,6 +131,14 @@ fn run(args: Args) -> anyhow::Result<()> {
     }
     if let Some(path) = &args.hdr_out {
         std::fs::write(path, total.percentiles()).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    if let Some(path) = &args.svg {
+        let title = format!(
+            "{} against {}: {} operations, {} connections",
+            summary.scenario, args.target, summary.ok, summary.connections
+        );
+        std::fs::write(path, svg::plot(&title, &total.curves(), total.ok()))
+            .with_context(|| format!("cannot write {}", path.display()))?;
     }
     Ok(())
 }

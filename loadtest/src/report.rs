@@ -72,6 +72,25 @@ impl Partial {
         self.errors.values().sum()
     }
 
+    /// The latency curve for the `--svg` plot: "all", then one series per command.
+    pub fn curves(&self) -> Vec<crate::svg::Series> {
+        let curve = |label: &str, h: &Histogram<u64>| crate::svg::Series {
+            label: label.to_string(),
+            points: if h.is_empty() {
+                Vec::new()
+            } else {
+                std::iter::once((0.0, h.min() as f64 / 1000.0))
+                    .chain(
+                        h.iter_quantiles(5).map(|v| (v.quantile_iterated_to(), v.value_iterated_to() as f64 / 1000.0)),
+                    )
+                    .collect()
+            },
+        };
+        let mut series = vec![curve("all", &self.latency_us)];
+        series.extend(self.by_command.iter().map(|(name, h)| curve(name, h)));
+        series
+    }
+
     /// The percentile distribution in HdrHistogram's text format (values in milliseconds).
     pub fn percentiles(&self) -> String {
         let mut s = String::from("       Value     Percentile TotalCount 1/(1-Percentile)\n\n");
