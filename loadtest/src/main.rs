@@ -32,6 +32,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 mod args;
 mod client;
 mod gen;
+mod mbox;
 mod procfs;
 mod progress;
 mod report;
@@ -104,7 +105,17 @@ fn run(args: Args) -> anyhow::Result<()> {
         }
     }
     let mix = scenarios::mix::parse_mix(&args.mix)?;
-    let corpus = Corpus::Generated { size_kb: args.size_kb };
+    let corpus = match &args.mbox {
+        Some(path) => {
+            let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+            let messages = mbox::split(&bytes).with_context(|| format!("{}", path.display()))?;
+            if messages.is_empty() {
+                bail!("{}: no messages", path.display());
+            }
+            Corpus::Mbox(messages)
+        }
+        None => Corpus::Generated { size_kb: args.size_kb },
+    };
     probe(&args, &endpoints)?;
     let total = match args.scenario {
         Scenario::ImapIdle => args.connections as u64,

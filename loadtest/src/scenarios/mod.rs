@@ -31,11 +31,13 @@ pub struct Endpoints {
     pub lmtp: Option<LmtpAddress>,
 }
 
-/// Where messages come from: the seeded generator.
+/// Where messages come from: the seeded generator or an mbox file.
 #[derive(Debug)]
 pub enum Corpus {
     /// Generated messages, of `--size-kb` or 2-100 KiB.
     Generated { size_kb: Option<u64> },
+    /// The messages of an mbox file (never empty), used in turn.
+    Mbox(Vec<Vec<u8>>),
 }
 
 impl Corpus {
@@ -46,6 +48,7 @@ impl Corpus {
                 let size = gen::size(rng, *size_kb);
                 Cow::Owned(gen::message(rng, from, to, size, op))
             }
+            Corpus::Mbox(messages) => Cow::Borrowed(&messages[(op % messages.len() as u64) as usize]),
         }
     }
 }
