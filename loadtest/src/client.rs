@@ -8,16 +8,31 @@ use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, Server
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, ClientConnection, DigitallySignedStruct, SignatureScheme, StreamOwned};
 use std::io::{Read, Write};
-use std::net::TcpStream;
+use std::net::{TcpStream, ToSocketAddrs};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 /// Debian's bundle of trusted roots, used without `--ca`.
 const SYSTEM_ROOTS: &str = "/etc/ssl/certs/ca-certificates.crt";
-/// Read timeout of every socket.
-const IO_TIMEOUT: Duration = Duration::from_secs(30);
+/// Read and write timeout of every socket, in milliseconds: 30 s, or `--duration-secs` if shorter
+/// (see [`limit_io_timeout`]).
+static IO_TIMEOUT_MS: AtomicU64 = AtomicU64::new(30_000);
+
+fn io_timeout() -> Duration {
+    Duration::from_millis(IO_TIMEOUT_MS.load(Ordering::Relaxed))
+}
+
+/// Lowers the socket timeout to `limit` (at least 1 s), so that not even the probe of a silent
+/// server outlasts the run's time bound.
+pub fn limit_io_timeout(limit: Duration) {
+    let ms = limit.as_millis().clamp(1_000, 30_000) as u64;
+    IO_TIMEOUT_MS.fetch_min(ms, Ordering::Relaxed);
+}
+/// TCP connect timeout (per address the name resolves to).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Where and how to connect.
 #[derive(Debug)]
@@ -94,10 +109,30 @@ pub struct Conn {
 }
 
 fn connect_tcp(address: &str) -> anyhow::Result<TcpStream> {
-    let tcp = TcpStream::connect(address).with_context(|| format!("cannot connect to {address}"))?;
-    tcp.set_read_timeout(Some(IO_TIMEOUT))?;
-    tcp.set_nodelay(true)?;
-    Ok(tcp)
+    let addrs = address.to_socket_addrs().with_context(|| format!("cannot resolve {address}"))?;
+    let mut last = None;
+    for addr in addrs {
+        match TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT.min(io_timeout())) {
+            Ok(tcp) => {
+                tcp.set_read_timeout(Some(io_timeout()))?;
+                tcp.set_write_timeout(Some(io_timeout()))?;
+                tcp.set_nodelay(true)?;
+                return Ok(tcp);
+            }
+            Err(e) => last = Some(e),
+        }
+    }
+    let e = last.unwrap_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "no address"));
+    Err(anyhow::Error::new(e).context(format!("cannot connect to {address}")))
+}
+
+/// A read error, with a timeout named as such (the io::Error stays reachable by downcasting).
+fn read_error(e: std::io::Error) -> anyhow::Error {
+    if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) {
+        anyhow::Error::new(e).context("no answer from the server in time")
+    } else {
+        e.into()
+    }
 }
 
 fn handshake(endpoint: &Endpoint, tcp: TcpStream) -> anyhow::Result<Stream> {
@@ -128,7 +163,8 @@ impl Conn {
     /// A UNIX stream socket (LMTP).
     pub fn open_unix(path: &Path) -> anyhow::Result<Conn> {
         let unix = UnixStream::connect(path).with_context(|| format!("cannot connect to {}", path.display()))?;
-        unix.set_read_timeout(Some(IO_TIMEOUT))?;
+        unix.set_read_timeout(Some(io_timeout()))?;
+        unix.set_write_timeout(Some(io_timeout()))?;
         Ok(Conn { stream: Stream::Unix(unix), pending: Vec::new() })
     }
 
@@ -167,7 +203,7 @@ impl Conn {
                 return Ok(String::from_utf8_lossy(&line).trim_end().to_string());
             }
             let mut buf = [0u8; 4096];
-            let n = self.stream.read(&mut buf)?;
+            let n = self.stream.read(&mut buf).map_err(read_error)?;
             if n == 0 {
                 bail!("server closed the connection");
             }
@@ -195,7 +231,7 @@ impl Conn {
     fn raw(&mut self, n: usize, out: &mut Vec<u8>) -> anyhow::Result<()> {
         while self.pending.len() < n {
             let mut buf = [0u8; 16384];
-            let got = self.stream.read(&mut buf)?;
+            let got = self.stream.read(&mut buf).map_err(read_error)?;
             if got == 0 {
                 bail!("server closed the connection");
             }

@@ -116,6 +116,7 @@ fn run(args: Args) -> anyhow::Result<()> {
         }
         None => Corpus::Generated { size_kb: args.size_kb },
     };
+    client::limit_io_timeout(Duration::from_secs(args.duration_secs));
     probe(&args, &endpoints)?;
     let total = match args.scenario {
         Scenario::ImapIdle => args.connections as u64,

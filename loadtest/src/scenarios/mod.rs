@@ -100,6 +100,9 @@ fn worker(ctx: &Arc<Ctx>, i: usize) -> Box<dyn Worker> {
     }
 }
 
+/// How long after `--duration-secs` the pool waits for connections still in an operation.
+const DEADLINE_GRACE: Duration = Duration::from_secs(10);
+
 /// The result of a scenario run: the merged results, when it started, extra figures.
 pub type Outcome = (report::Partial, Instant, Vec<(String, f64)>);
 
@@ -109,46 +112,57 @@ pub fn pool(ctx: &Arc<Ctx>) -> anyhow::Result<Outcome> {
     let next = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
     let deadline = started + Duration::from_secs(args.duration_secs);
-    let threads: Vec<_> = (0..args.connections)
-        .map(|i| {
-            let next = Arc::clone(&next);
-            let ctx = Arc::clone(ctx);
-            std::thread::spawn(move || {
-                let (operations, rate) = (ctx.args.operations, ctx.args.rate);
-                let mut w = worker(&ctx, i);
-                let mut result = report::Partial::default();
-                loop {
-                    let op = next.fetch_add(1, Ordering::AcqRel);
-                    if op >= operations || Instant::now() >= deadline {
-                        break;
-                    }
-                    // Open loop: operation `op` is due at started + op/rate, whoever runs it.
-                    let due = match rate {
-                        Some(r) => {
-                            let due = started + Duration::from_secs_f64(op as f64 / r);
-                            if due >= deadline {
-                                break;
-                            }
-                            if let Some(wait) = due.checked_duration_since(Instant::now()) {
-                                std::thread::sleep(wait);
-                            }
-                            Some(due)
-                        }
-                        None => None,
-                    };
-                    let (ok, failed) = (result.ok(), result.failed());
-                    w.run(op, due, &mut result);
-                    ctx.progress.add(result.ok() - ok, result.failed() - failed);
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    for i in 0..args.connections {
+        let next = Arc::clone(&next);
+        let ctx = Arc::clone(ctx);
+        let done_tx = done_tx.clone();
+        std::thread::spawn(move || {
+            let (operations, rate) = (ctx.args.operations, ctx.args.rate);
+            let mut w = worker(&ctx, i);
+            let mut result = report::Partial::default();
+            loop {
+                let op = next.fetch_add(1, Ordering::AcqRel);
+                if op >= operations || Instant::now() >= deadline {
+                    break;
                 }
-                w.finish();
-                (result, w.figures())
-            })
-        })
-        .collect();
+                // Open loop: operation `op` is due at started + op/rate, whoever runs it.
+                let due = match rate {
+                    Some(r) => {
+                        let due = started + Duration::from_secs_f64(op as f64 / r);
+                        if due >= deadline {
+                            break;
+                        }
+                        if let Some(wait) = due.checked_duration_since(Instant::now()) {
+                            std::thread::sleep(wait);
+                        }
+                        Some(due)
+                    }
+                    None => None,
+                };
+                let (ok, failed) = (result.ok(), result.failed());
+                w.run(op, due, &mut result);
+                ctx.progress.add(result.ok() - ok, result.failed() - failed);
+            }
+            w.finish();
+            let _ = done_tx.send((result, w.figures()));
+        });
+    }
+    drop(done_tx);
     let mut total = report::Partial::default();
     let mut figures: Vec<(String, f64)> = Vec::new();
-    for t in threads {
-        let (partial, worker_figures) = t.join().map_err(|_| anyhow::anyhow!("a worker thread panicked"))?;
+    // A connection stuck in a read past the deadline is given up on after a grace period, so
+    // the run stays bounded even against a server that stops answering.
+    let give_up = deadline + DEADLINE_GRACE;
+    for _ in 0..args.connections {
+        let wait = give_up.saturating_duration_since(Instant::now());
+        let Ok((partial, worker_figures)) = done_rx.recv_timeout(wait) else {
+            total.error(&anyhow::anyhow!(
+                "connection still waiting for the server {} s after the deadline",
+                DEADLINE_GRACE.as_secs()
+            ));
+            continue;
+        };
         total.merge(partial);
         for (name, value) in worker_figures {
             match figures.iter_mut().find(|(n, _)| n == name) {
