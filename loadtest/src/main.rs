@@ -24,7 +24,10 @@
 //!   session on the recipient's INBOX sees `EXISTS`.
 //!
 //! A run needs an explicit `--target` named in the config (no accidental load on production) and
-//! is bounded by `--operations` and `--duration-secs`.
+//! is bounded by `--operations` and `--duration-secs`; one probe session per service first turns a
+//! wrong target (refused connection, TLS failure, wrong password) into one clear message.
+//! Messages come from the seeded generator or `--mbox`. Output: the table, `--json`, `--hdr-out`
+//! (HdrHistogram percentiles), `--svg` (a percentile plot) and, on a terminal, a progress line.
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
