@@ -14,14 +14,16 @@
 # peer's, so that imap-fetch reads the same messages from both.
 # The peer's start command gets NUSERS in its environment and must create user1..user$NUSERS with the
 # password `pass` (the Dovecot + Postfix peer in ../shared/peers does). The peer listens on
-# PEER_IMAPS (9993) and PEER_SUBMISSION (4465); its processes are found by name: PEER_PROCESSES
+# PEER_IMAPS (9993), PEER_SUBMISSION (4465), PEER_SMTP (2525, an MX without STARTTLS) and the LMTP
+# socket PEER_LMTP; its processes are found by name: PEER_PROCESSES
 # ("dovecot master", Postfix's master process being called `master`).
 set -euo pipefail
 
 MAILGENIC="" PEER_START="" PEER_STOP="" PEER_RESET="" OPS=200 USERS=20
 OUT="$(cd "$(dirname "$0")/.." && pwd)/docs/benchmarks.md"
 LOADTEST="${LOADTEST:-${CARGO_TARGET_DIR:-/var/tmp/mailgenic-target}/release/mailgenic-loadtest}"
-PEER_IMAPS="${PEER_IMAPS:-9993}" PEER_SUBMISSION="${PEER_SUBMISSION:-4465}"
+PEER_IMAPS="${PEER_IMAPS:-9993}" PEER_SUBMISSION="${PEER_SUBMISSION:-4465}" PEER_SMTP="${PEER_SMTP:-2525}"
+PEER_LMTP="${PEER_LMTP:-/var/spool/postfix/private/dovecot-lmtp}"
 PEER_PROCESSES="${PEER_PROCESSES:-dovecot master}"
 MG_IMAPS="${MG_IMAPS:-31993}" MG_SUBMISSION="${MG_SUBMISSION:-31465}" MG_SMTP="${MG_SMTP:-31025}"
 while [ $# -gt 0 ]; do
@@ -60,12 +62,14 @@ host = "localhost"
 imaps_port = $MG_IMAPS
 submissions_port = $MG_SUBMISSION
 smtp_port = $MG_SMTP
+lmtp_socket = "./data/lmtp.sock"
 
 [targets.peer]
 host = "localhost"
 imaps_port = $PEER_IMAPS
 submissions_port = $PEER_SUBMISSION
-smtp_port = 2525
+smtp_port = $PEER_SMTP
+lmtp_socket = "$PEER_LMTP"
 EOF
 
 MG_PID=""
@@ -145,6 +149,11 @@ both smtp-submit-open --scenario smtp-submit $U --connections 16 --operations "$
 both imap-login --scenario imap-login $U --connections 4 --operations "$OPS"
 both imap-fetch --scenario imap-fetch $U --connections 4 --operations "$OPS"
 both e2e --scenario e2e --user-count 5 --operations $(( OPS / 4 )) --size-kb 8 --rate 10
+# The peer's MX has no STARTTLS: Mailgenic's runs with TLS, the peer's without.
+run smtp-mx mailgenic --scenario smtp-mx $U --connections 8 --operations "$OPS" --size-kb 8
+run smtp-mx peer --scenario smtp-mx $U --connections 8 --operations "$OPS" --size-kb 8 --mx-plaintext
+both lmtp --scenario lmtp $U --connections 8 --operations "$OPS" --size-kb 8 --rcpts 2
+both imap-mix --scenario imap-mix $U --connections 10 --operations $(( OPS * 10 )) --size-kb 8
 
 # The table: figure | Mailgenic | peer | ratio (Mailgenic / peer).
 row() { # row LABEL NAME JQ-EXPR FORMAT
@@ -172,6 +181,15 @@ TABLE="$WORK/table.md"
   row "imap-fetch (LOGIN, SELECT, UID FETCH 1:* FLAGS ENVELOPE BODYSTRUCTURE): ops/s" imap-fetch .rate %.1f
   row "imap-fetch: p50 ms" imap-fetch .p50_ms %.1f
   row "imap-fetch: server CPU ms/op" imap-fetch .cpu_ms_per_op %.2f
+  row "smtp-mx 8 KiB, 8 conns (Mailgenic STARTTLS, peer plaintext): msg/s" smtp-mx .rate %.1f
+  row "smtp-mx: p99 ms" smtp-mx .p99_ms %.1f
+  row "smtp-mx: server CPU ms/msg (incl. delivery)" smtp-mx .cpu_ms_per_op %.2f
+  row "lmtp 8 KiB, 2 recipients, 8 conns: msg/s" lmtp .rate %.1f
+  row "lmtp: p99 ms" lmtp .p99_ms %.1f
+  row "lmtp: server CPU ms/msg" lmtp .cpu_ms_per_op %.2f
+  row "imap-mix (default weights), 10 conns: commands/s" imap-mix .rate %.1f
+  row "imap-mix: p99 ms" imap-mix .p99_ms %.1f
+  row "imap-mix: server CPU ms/command" imap-mix .cpu_ms_per_op %.2f
   row "e2e at 10/s, MAIL FROM to EXISTS in IDLE: p50 ms" e2e .p50_ms %.1f
   row "e2e: p99 ms" e2e .p99_ms %.1f
   row "imap-idle, 100 conns: PSS KiB per connection" imap-idle .pss_per_conn_kib %.0f

@@ -1,21 +1,38 @@
-//! Blocking TLS clients for the scenarios: one operation per call, a fresh connection each time.
+//! Blocking clients for the scenarios: connections over TLS, plaintext TCP (with STARTTLS) or a
+//! UNIX socket, line and IMAP response reading, and the one-shot operations of the fresh-connection
+//! scenarios.
 
-use crate::Scenario;
+use crate::args::Scenario;
 use anyhow::{bail, Context};
-use base64::Engine;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, ClientConnection, DigitallySignedStruct, SignatureScheme, StreamOwned};
 use std::io::{Read, Write};
-use std::net::TcpStream;
+use std::net::{TcpStream, ToSocketAddrs};
+use std::os::unix::net::UnixStream;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 /// Debian's bundle of trusted roots, used without `--ca`.
 const SYSTEM_ROOTS: &str = "/etc/ssl/certs/ca-certificates.crt";
-/// Read timeout of every socket.
-const IO_TIMEOUT: Duration = Duration::from_secs(30);
+/// Read and write timeout of every socket, in milliseconds: 30 s, or `--duration-secs` if shorter
+/// (see [`limit_io_timeout`]).
+static IO_TIMEOUT_MS: AtomicU64 = AtomicU64::new(30_000);
+
+fn io_timeout() -> Duration {
+    Duration::from_millis(IO_TIMEOUT_MS.load(Ordering::Relaxed))
+}
+
+/// Lowers the socket timeout to `limit` (at least 1 s), so that not even the probe of a silent
+/// server outlasts the run's time bound.
+pub fn limit_io_timeout(limit: Duration) {
+    let ms = limit.as_millis().clamp(1_000, 30_000) as u64;
+    IO_TIMEOUT_MS.fetch_min(ms, Ordering::Relaxed);
+}
+/// TCP connect timeout (per address the name resolves to).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Where and how to connect.
 #[derive(Debug)]
@@ -44,24 +61,134 @@ pub fn tls_config(ca: Option<&Path>, insecure: bool, alpn: &[u8]) -> anyhow::Res
     Ok(Arc::new(config))
 }
 
+/// The byte stream under a session: TLS from the start, plaintext TCP (an MX before STARTTLS, or
+/// one without TLS), or a UNIX socket (LMTP).
+enum Stream {
+    Plain(TcpStream),
+    Tls(Box<StreamOwned<ClientConnection, TcpStream>>),
+    Unix(UnixStream),
+    /// Only while STARTTLS swaps the plaintext stream for TLS.
+    Closed,
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Stream::Plain(s) => s.read(buf),
+            Stream::Tls(s) => s.read(buf),
+            Stream::Unix(s) => s.read(buf),
+            Stream::Closed => Err(std::io::ErrorKind::NotConnected.into()),
+        }
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Stream::Plain(s) => s.write(buf),
+            Stream::Tls(s) => s.write(buf),
+            Stream::Unix(s) => s.write(buf),
+            Stream::Closed => Err(std::io::ErrorKind::NotConnected.into()),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Stream::Plain(s) => s.flush(),
+            Stream::Tls(s) => s.flush(),
+            Stream::Unix(s) => s.flush(),
+            Stream::Closed => Ok(()),
+        }
+    }
+}
+
+/// One connection: the stream and the bytes read but not yet consumed.
 pub struct Conn {
-    stream: StreamOwned<ClientConnection, TcpStream>,
+    stream: Stream,
     pending: Vec<u8>,
 }
 
-impl Conn {
-    pub fn open(endpoint: &Endpoint) -> anyhow::Result<Conn> {
-        let tcp =
-            TcpStream::connect(&endpoint.address).with_context(|| format!("cannot connect to {}", endpoint.address))?;
-        tcp.set_read_timeout(Some(IO_TIMEOUT))?;
-        tcp.set_nodelay(true)?;
-        let name = ServerName::try_from(endpoint.server_name.clone())?;
-        let conn = ClientConnection::new(Arc::clone(&endpoint.tls), name)?;
-        let mut stream = StreamOwned::new(conn, tcp);
-        while stream.conn.is_handshaking() {
-            stream.conn.complete_io(&mut stream.sock).context("TLS handshake failed")?;
+fn connect_tcp(address: &str) -> anyhow::Result<TcpStream> {
+    let addrs = address.to_socket_addrs().with_context(|| format!("cannot resolve {address}"))?;
+    let mut last = None;
+    for addr in addrs {
+        match TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT.min(io_timeout())) {
+            Ok(tcp) => {
+                tcp.set_read_timeout(Some(io_timeout()))?;
+                tcp.set_write_timeout(Some(io_timeout()))?;
+                tcp.set_nodelay(true)?;
+                return Ok(tcp);
+            }
+            Err(e) => last = Some(e),
         }
-        Ok(Conn { stream, pending: Vec::new() })
+    }
+    let e = last.unwrap_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "no address"));
+    Err(anyhow::Error::new(e).context(format!("cannot connect to {address}")))
+}
+
+/// A read error, with a timeout named as such (the io::Error stays reachable by downcasting).
+fn read_error(e: std::io::Error) -> anyhow::Error {
+    if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) {
+        anyhow::Error::new(e).context("no answer from the server in time")
+    } else {
+        e.into()
+    }
+}
+
+fn handshake(endpoint: &Endpoint, tcp: TcpStream) -> anyhow::Result<Stream> {
+    let name = ServerName::try_from(endpoint.server_name.clone())?;
+    let conn = ClientConnection::new(Arc::clone(&endpoint.tls), name)?;
+    let mut stream = StreamOwned::new(conn, tcp);
+    while stream.conn.is_handshaking() {
+        stream
+            .conn
+            .complete_io(&mut stream.sock)
+            .with_context(|| format!("TLS handshake with {} failed", endpoint.address))?;
+    }
+    Ok(Stream::Tls(Box::new(stream)))
+}
+
+impl Conn {
+    /// TCP connect and TLS handshake (implicit TLS: IMAPS, submissions).
+    pub fn open(endpoint: &Endpoint) -> anyhow::Result<Conn> {
+        let tcp = connect_tcp(&endpoint.address)?;
+        Ok(Conn { stream: handshake(endpoint, tcp)?, pending: Vec::new() })
+    }
+
+    /// Plaintext TCP (an MX before STARTTLS, LMTP over TCP).
+    pub fn open_plain(address: &str) -> anyhow::Result<Conn> {
+        Ok(Conn { stream: Stream::Plain(connect_tcp(address)?), pending: Vec::new() })
+    }
+
+    /// A UNIX stream socket (LMTP).
+    pub fn open_unix(path: &Path) -> anyhow::Result<Conn> {
+        let unix = UnixStream::connect(path).with_context(|| format!("cannot connect to {}", path.display()))?;
+        unix.set_read_timeout(Some(io_timeout()))?;
+        unix.set_write_timeout(Some(io_timeout()))?;
+        Ok(Conn { stream: Stream::Unix(unix), pending: Vec::new() })
+    }
+
+    /// A connected UNIX stream (tests: one end of a socket pair).
+    #[cfg(test)]
+    pub fn from_unix(unix: UnixStream) -> Conn {
+        Conn { stream: Stream::Unix(unix), pending: Vec::new() }
+    }
+
+    /// Turns a plaintext TCP connection into TLS (after the server's `220` to `STARTTLS`).
+    pub fn start_tls(&mut self, endpoint: &Endpoint) -> anyhow::Result<()> {
+        if !self.pending.is_empty() {
+            bail!("the server sent bytes after its reply to STARTTLS");
+        }
+        match std::mem::replace(&mut self.stream, Stream::Closed) {
+            Stream::Plain(tcp) => {
+                self.stream = handshake(endpoint, tcp)?;
+                Ok(())
+            }
+            other => {
+                self.stream = other;
+                bail!("STARTTLS on a connection that is not plaintext TCP")
+            }
+        }
     }
 
     pub fn send(&mut self, text: &str) -> anyhow::Result<()> {
@@ -76,24 +203,11 @@ impl Conn {
                 return Ok(String::from_utf8_lossy(&line).trim_end().to_string());
             }
             let mut buf = [0u8; 4096];
-            let n = self.stream.read(&mut buf)?;
+            let n = self.stream.read(&mut buf).map_err(read_error)?;
             if n == 0 {
                 bail!("server closed the connection");
             }
             self.pending.extend_from_slice(&buf[..n]);
-        }
-    }
-
-    /// Reads an SMTP reply (all its lines) and checks its code class.
-    pub fn smtp_reply(&mut self, expect: char) -> anyhow::Result<()> {
-        loop {
-            let line = self.line()?;
-            if line.len() < 4 || line.as_bytes()[3] != b'-' {
-                if !line.starts_with(expect) {
-                    bail!("SMTP {}", line.get(..3).unwrap_or(&line));
-                }
-                return Ok(());
-            }
         }
     }
 
@@ -104,14 +218,20 @@ impl Conn {
 
     /// Sets the socket's read timeout (for IDLE watchers that poll a stop flag).
     pub fn set_read_timeout(&mut self, timeout: Duration) -> anyhow::Result<()> {
-        Ok(self.stream.sock.set_read_timeout(Some(timeout))?)
+        match &self.stream {
+            Stream::Plain(s) => s.set_read_timeout(Some(timeout))?,
+            Stream::Tls(s) => s.sock.set_read_timeout(Some(timeout))?,
+            Stream::Unix(s) => s.set_read_timeout(Some(timeout))?,
+            Stream::Closed => {}
+        }
+        Ok(())
     }
 
     /// Reads `n` raw bytes (an IMAP literal), appending them to `out`.
     fn raw(&mut self, n: usize, out: &mut Vec<u8>) -> anyhow::Result<()> {
         while self.pending.len() < n {
             let mut buf = [0u8; 16384];
-            let got = self.stream.read(&mut buf)?;
+            let got = self.stream.read(&mut buf).map_err(read_error)?;
             if got == 0 {
                 bail!("server closed the connection");
             }
@@ -232,62 +352,10 @@ pub fn operation(
             Ok(bytes)
         }
         _ => {
-            let smtp = Smtp::open(endpoint, user, password)?;
+            let smtp = crate::smtp::Session::submission(endpoint, user, password)?;
             smtp.quit()?;
             Ok(0)
         }
-    }
-}
-
-/// An authenticated submission session that sends many messages (`RSET` between them).
-pub struct Smtp {
-    conn: Conn,
-    pub user: String,
-    sent: u64,
-}
-
-impl Smtp {
-    /// TLS connect, greeting, `EHLO`, `AUTH PLAIN`.
-    pub fn open(endpoint: &Endpoint, user: &str, password: &str) -> anyhow::Result<Smtp> {
-        let mut conn = Conn::open(endpoint)?;
-        conn.smtp_reply('2')?;
-        conn.send("EHLO loadtest.invalid\r\n")?;
-        conn.smtp_reply('2')?;
-        let token = base64::engine::general_purpose::STANDARD.encode(format!("\0{user}\0{password}"));
-        conn.send(&format!("AUTH PLAIN {token}\r\n"))?;
-        conn.smtp_reply('2')?;
-        Ok(Smtp { conn, user: user.to_string(), sent: 0 })
-    }
-
-    /// `MAIL FROM` (the authenticated user), `RCPT TO`, `DATA` and the message (which must end
-    /// in CRLF and have no line starting with `.`), up to the reply to the final dot.
-    pub fn submit(&mut self, to: &str, message: &[u8]) -> anyhow::Result<()> {
-        // Errors name the stage: `SMTP 550 at RCPT`, `server closed the connection at DATA end`.
-        let at = |stage: &'static str| move |e: anyhow::Error| anyhow::anyhow!("{e} at {stage}");
-        if self.sent > 0 {
-            self.conn.send("RSET\r\n").map_err(at("RSET"))?;
-            self.conn.smtp_reply('2').map_err(at("RSET"))?;
-        }
-        self.sent += 1;
-        self.conn.send(&format!("MAIL FROM:<{}> SIZE={}\r\n", self.user, message.len())).map_err(at("MAIL"))?;
-        self.conn.smtp_reply('2').map_err(at("MAIL"))?;
-        self.conn.send(&format!("RCPT TO:<{to}>\r\n")).map_err(at("RCPT"))?;
-        self.conn.smtp_reply('2').map_err(at("RCPT"))?;
-        self.conn.send("DATA\r\n").map_err(at("DATA"))?;
-        self.conn.smtp_reply('3').map_err(at("DATA"))?;
-        self.conn.send_bytes(message).map_err(at("DATA body"))?;
-        self.conn.send(".\r\n").map_err(at("DATA body"))?;
-        self.conn.smtp_reply('2').map_err(at("DATA end"))
-    }
-
-    /// Messages attempted on this session.
-    pub fn sent(&self) -> u64 {
-        self.sent
-    }
-
-    pub fn quit(mut self) -> anyhow::Result<()> {
-        self.conn.send("QUIT\r\n")?;
-        self.conn.smtp_reply('2')
     }
 }
 
