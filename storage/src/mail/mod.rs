@@ -293,6 +293,18 @@ impl MailStore {
         self.read(move |b| read::fetch_meta(b, &account, &mailbox, &uids)).await
     }
 
+    /// The header section of each message of `uids` (trace prefix and the message's own header),
+    /// in UID order, read in one store call: what a SEARCH on header keys needs.
+    pub async fn read_headers(
+        &self,
+        account: &Address,
+        mailbox: &str,
+        uids: UidSet,
+    ) -> Result<Vec<(u32, Vec<u8>)>, StoreError> {
+        let (account, mailbox) = (account.clone(), mailbox.to_string());
+        self.read(move |b| read::read_headers(b, &account, &mailbox, &uids)).await
+    }
+
     /// The whole message as stored: its prefix, then the body.
     pub async fn read_message(&self, account: &Address, mailbox: &str, uid: u32) -> Result<Vec<u8>, StoreError> {
         let (account, mailbox) = (account.clone(), mailbox.to_string());

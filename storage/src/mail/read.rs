@@ -234,6 +234,38 @@ pub(crate) fn fetch_meta(
     Ok(out)
 }
 
+/// Each message's header section as stored (its trace prefix, then the message's own header up to
+/// and including the blank line), for the messages of `uids` in UID order: one scan for all of
+/// them, where reading them one by one would cost a store round trip each.
+pub(crate) fn read_headers(
+    b: &Backend,
+    account: &Address,
+    name: &str,
+    uids: &UidSet,
+) -> Result<Vec<(u32, Vec<u8>)>, StoreError> {
+    let view = View::new(b);
+    let (_, record) = view.mailbox(account, name)?;
+    let mut header_ends: HashMap<u64, u64> = HashMap::new();
+    let mut out = Vec::new();
+    view.messages(account, &record, uids, |uid, m| {
+        let end = match header_ends.get(&m.body_id) {
+            Some(&end) => end,
+            None => {
+                let body = view.body(m.body_id)?;
+                let end = body.meta.parts.first().map_or(0, |p| u64::from(p.header.end));
+                header_ends.insert(m.body_id, end);
+                end
+            }
+        };
+        let mut header = Vec::with_capacity(capacity(m.prefix.len() as u64 + end));
+        header.extend_from_slice(&m.prefix);
+        header.extend(view.body_bytes(m.body_id, m.body_len, 0..end)?);
+        out.push((uid, header));
+        Ok(())
+    })?;
+    Ok(out)
+}
+
 /// The message's bytes (prefix then body), all of them or `range` (clamped to the size).
 pub(crate) fn read_message(
     b: &Backend,

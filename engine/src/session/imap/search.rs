@@ -8,7 +8,8 @@
 //! Flags, dates, sizes, UIDs and sequence numbers are matched on the stored summaries. Header
 //! keys match a case-insensitive (ASCII) substring of the unfolded raw field value; `BODY` matches
 //! the message text and `TEXT` the whole message, as stored (no MIME decoding). Messages are read
-//! only when a key needs their content, and only their header when no key needs the body.
+//! only when a key needs their content, and only their header when no key needs the body: then
+//! the headers of [`SEARCH_BATCH`] messages come in one store call.
 
 use super::select::uid_set;
 use super::{encode_set, ok, push_string, store_failed, Flow, ImapSession};
@@ -18,7 +19,7 @@ use std::collections::HashMap;
 use storage::mail::{MessageSummary, UidSet};
 use storage::StoreError;
 
-/// Messages whose metadata is read in one store call when header keys are searched.
+/// Messages whose headers are read in one store call when header keys are searched.
 const SEARCH_BATCH: usize = 256;
 /// Seconds in a day, to turn INTERNALDATE into a day number.
 const DAY_SECONDS: i64 = 86_400;
@@ -81,34 +82,29 @@ impl ImapSession<'_> {
         let mail = self.ctx.mail();
         let mut matched: Vec<(u32, u32, u64)> = Vec::new();
         for chunk in summaries.chunks(SEARCH_BATCH) {
-            let mut header_ends = HashMap::new();
+            // Header keys alone: the headers of the whole batch in one store call.
+            let mut headers: HashMap<u32, Vec<u8>> = HashMap::new();
             if needs_content && header_only {
                 let uids: Vec<u32> = chunk.iter().map(|s| s.uid).collect();
-                match mail.fetch_meta(&account, &name, uid_set(&uids)).await {
-                    Ok(metas) => {
-                        for m in metas {
-                            if let Some(whole) = m.parts.first() {
-                                header_ends.insert(m.summary.uid, u64::from(whole.header.end));
-                            }
-                        }
-                    }
+                match mail.read_headers(&account, &name, uid_set(&uids)).await {
+                    Ok(read) => headers.extend(read),
                     Err(e) => return self.search_failed(out, tag, &e, saves),
                 }
             }
             for summary in chunk {
                 let Ok(index) = seqs.binary_search(&summary.uid) else { continue };
-                let content = if needs_content {
-                    let read = match header_ends.get(&summary.uid) {
-                        Some(&end) => mail.read_range(&account, &name, summary.uid, 0..end).await,
-                        None => mail.read_message(&account, &name, summary.uid).await,
-                    };
-                    match read {
+                let content = if !needs_content {
+                    None
+                } else if header_only {
+                    // Expunged since the summaries were read: not a candidate any more.
+                    let Some(header) = headers.remove(&summary.uid) else { continue };
+                    Some(header)
+                } else {
+                    match mail.read_message(&account, &name, summary.uid).await {
                         Ok(bytes) => Some(bytes),
                         Err(StoreError::NotFound(_)) => continue,
                         Err(e) => return self.search_failed(out, tag, &e, saves),
                     }
-                } else {
-                    None
                 };
                 let recent = self.selected.as_ref().is_some_and(|s| s.recent.contains(&summary.uid));
                 let candidate = Candidate { seq: index as u32 + 1, summary, recent, content, now };

@@ -59,6 +59,17 @@ async fn messages_read_back_byte_exact_with_prefix_and_part_slices() {
     let header = &meta.parts[0].header;
     let bytes = f.mail.read_range(&f.alice, "INBOX", 2, 0..u64::from(header.end)).await.unwrap();
     assert!(bytes.starts_with(&prefix) && bytes.ends_with(b"boundary=\"b1\"\r\n\r\n"));
+    // The header sections of many messages in one call equal the header slices read one by one.
+    let headers = f.mail.read_headers(&f.alice, "INBOX", UidSet::all()).await.unwrap();
+    assert_eq!(headers.len(), corpus::ALL.len());
+    for (meta, (uid, header)) in f.mail.fetch_meta(&f.alice, "INBOX", UidSet::all()).await.unwrap().iter().zip(&headers)
+    {
+        assert_eq!(meta.summary.uid, *uid);
+        let end = u64::from(meta.parts[0].header.end);
+        assert_eq!(header, &f.mail.read_range(&f.alice, "INBOX", *uid, 0..end).await.unwrap(), "uid {uid}");
+    }
+    let some = f.mail.read_headers(&f.alice, "INBOX", UidSet::range(2..=3)).await.unwrap();
+    assert_eq!(some.iter().map(|h| h.0).collect::<Vec<_>>(), [2, 3]);
 }
 
 #[tokio::test]
