@@ -22,7 +22,7 @@
 //! example 11 shows for `music/rock`. Names that do not exist are `\NonExistent` (which implies
 //! `\Noselect`) in an extended LIST.
 
-use super::{ok, push_string, store_failed, Flow, ImapSession};
+use super::{ok, store_failed, Flow, ImapSession};
 use crate::wire::imap::Args;
 use crate::wire::imap_mailbox::{list_mailbox, parse_list, ListSelect};
 use std::collections::BTreeMap;
@@ -72,13 +72,19 @@ impl ImapSession<'_> {
             out.extend_from_slice(b"* LIST (\\Noselect) \"/\" \"\"\r\n");
             return ok(out, tag, "LIST completed");
         }
-        // RFC 5258 §3: in an extended LIST an empty pattern is ignored.
-        let patterns: Vec<Vec<u8>> = command
-            .patterns
-            .iter()
-            .filter(|p| !p.is_empty())
-            .map(|p| [command.reference.as_ref(), p.as_ref()].concat())
-            .collect();
+        // RFC 5258 §3: in an extended LIST an empty pattern is ignored. Reference and patterns
+        // are modified UTF-7 in IMAP4rev1 (`names`).
+        let reference = match self.mailbox_pattern(&command.reference) {
+            Ok(reference) => reference,
+            Err(why) => return self.bad(out, tag, &why),
+        };
+        let mut patterns: Vec<Vec<u8>> = Vec::with_capacity(command.patterns.len());
+        for pattern in command.patterns.iter().filter(|p| !p.is_empty()) {
+            match self.mailbox_pattern(pattern) {
+                Ok(pattern) => patterns.push([reference.as_slice(), &pattern].concat()),
+                Err(why) => return self.bad(out, tag, &why),
+            }
+        }
         if patterns.iter().map(Vec::len).sum::<usize>() > MAX_PATTERN_BYTES {
             return self.bad(out, tag, "[LIMIT] Mailbox pattern too long");
         }
@@ -112,7 +118,8 @@ impl ImapSession<'_> {
             };
             let mut attrs: Vec<&str> = Vec::new();
             if !entry.exists {
-                attrs.push(if command.extended { "\\NonExistent" } else { "\\Noselect" });
+                // RFC 9051 §6.3.9 has \NonExistent in every LIST; RFC 3501 only \Noselect.
+                attrs.push(if command.extended || self.rev2 { "\\NonExistent" } else { "\\Noselect" });
             }
             if show_subscribed && entry.subscribed {
                 attrs.push("\\Subscribed");
@@ -130,7 +137,7 @@ impl ImapSession<'_> {
                 }
             }
             out.extend_from_slice(format!("* LIST ({}) \"/\" ", attrs.join(" ")).as_bytes());
-            push_string(out, name.as_bytes());
+            self.push_mailbox(out, name);
             if child_info {
                 out.extend_from_slice(b" (\"CHILDINFO\" (\"SUBSCRIBED\"))");
             }
@@ -156,7 +163,10 @@ impl ImapSession<'_> {
             out.extend_from_slice(b"* LSUB (\\Noselect) \"/\" \"\"\r\n");
             return ok(out, tag, "LSUB completed");
         }
-        let full = [reference.as_slice(), pattern.as_ref()].concat();
+        let full = match (self.mailbox_pattern(&reference), self.mailbox_pattern(&pattern)) {
+            (Ok(reference), Ok(pattern)) => [reference, pattern].concat(),
+            (Err(why), _) | (_, Err(why)) => return self.bad(out, tag, &why),
+        };
         let mail = self.ctx.mail();
         let mailboxes = match mail.list_mailboxes(&account).await {
             Ok(m) => m,
@@ -178,7 +188,7 @@ impl ImapSession<'_> {
                 None => attrs.push("\\NonExistent"),
             }
             out.extend_from_slice(format!("* LSUB ({}) \"/\" ", attrs.join(" ")).as_bytes());
-            push_string(out, name.as_bytes());
+            self.push_mailbox(out, name);
             out.extend_from_slice(b"\r\n");
         }
         if full.contains(&b'%') {
@@ -195,7 +205,7 @@ impl ImapSession<'_> {
             }
             for parent in parents {
                 out.extend_from_slice(b"* LSUB (\\Noselect) \"/\" ");
-                push_string(out, parent.as_bytes());
+                self.push_mailbox(out, parent);
                 out.extend_from_slice(b"\r\n");
             }
         }

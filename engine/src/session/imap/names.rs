@@ -1,0 +1,82 @@
+//! Mailbox names on the wire (RFC 3501 §5.1.3, RFC 9051 §5.1). The store keeps names in UTF-8.
+//!
+//! ```text
+//!                      client → server                     server → client
+//!   IMAP4rev1   modified UTF-7, decoded              encoded in modified UTF-7
+//!               (8-bit bytes: BAD)                   (always possible: it can spell any name)
+//!   IMAP4rev2   UTF-8 as is (invalid UTF-8: BAD)     UTF-8 as is, quoted when it fits
+//! ```
+//!
+//! RFC 3501 §5.1.3 says 8-bit names "SHOULD NOT" be sent and that a server may refuse them; a
+//! rev1 session refuses them with `BAD`, since accepting them would make `&` ambiguous (is
+//! `Tom & Jerry` raw text or a broken shift?) and would let a name reach the store in a spelling
+//! the same client later reads back differently. Under either version a name must not contain
+//! control characters, U+007F, U+0080-U+009F, U+2028 or U+2029 (RFC 9051 §5.1), which a rev1
+//! client could otherwise smuggle in through a shift; lookups of such names are refused the same
+//! way, as no mailbox can have one.
+
+use super::ImapSession;
+use crate::wire::mutf7;
+
+/// Longest mailbox name written as a quoted string; longer ones become literals.
+const MAX_QUOTED_NAME_BYTES: usize = 1024;
+
+impl ImapSession<'_> {
+    /// Reads a mailbox-name argument into the store's UTF-8 form, `INBOX` in any case spelled
+    /// `INBOX`. The error is the text of the `BAD` answer.
+    pub(super) fn mailbox_name(&self, raw: &[u8]) -> Result<String, String> {
+        let name = self.decode_wire_name(raw)?;
+        if let Some(c) = name.chars().find(|&c| forbidden_in_name(c)) {
+            return Err(format!("Mailbox names must not contain U+{:04X} (RFC 9051 §5.1)", c as u32));
+        }
+        if name.eq_ignore_ascii_case("INBOX") {
+            return Ok("INBOX".into());
+        }
+        Ok(name)
+    }
+
+    /// Reads a LIST / LSUB reference or pattern into UTF-8 (`%` and `*` stay wildcards: both are
+    /// printable US-ASCII, which modified UTF-7 leaves alone).
+    pub(super) fn mailbox_pattern(&self, raw: &[u8]) -> Result<Vec<u8>, String> {
+        self.decode_wire_name(raw).map(String::into_bytes)
+    }
+
+    fn decode_wire_name(&self, raw: &[u8]) -> Result<String, String> {
+        if self.rev2 {
+            return String::from_utf8(raw.to_vec()).map_err(|_| "Mailbox name is not valid UTF-8".to_string());
+        }
+        mutf7::decode(raw).map_err(|e| {
+            let mut text = e.to_string();
+            text[..1].make_ascii_uppercase();
+            text
+        })
+    }
+
+    /// Writes a stored name as the client reads it: modified UTF-7 (rev1) or UTF-8 (rev2).
+    pub(super) fn push_mailbox(&self, out: &mut Vec<u8>, name: &str) {
+        if !self.rev2 {
+            super::push_string(out, mutf7::encode(name).as_bytes());
+            return;
+        }
+        // RFC 9051 §9: a quoted string may hold UTF-8 (QUOTED-CHAR includes UTF8-2..4); names
+        // hold no CR, LF or NUL, so only a very long one needs a literal.
+        if name.len() > MAX_QUOTED_NAME_BYTES || name.bytes().any(|b| b < 0x20) {
+            super::push_string(out, name.as_bytes());
+            return;
+        }
+        out.push(b'"');
+        for b in name.bytes() {
+            if b == b'"' || b == b'\\' {
+                out.push(b'\\');
+            }
+            out.push(b);
+        }
+        out.push(b'"');
+    }
+}
+
+/// Characters no mailbox name may contain (RFC 9051 §5.1: the Net-Unicode rule of RFC 5198 §2,
+/// without control characters, DEL, and the line and paragraph separators).
+fn forbidden_in_name(c: char) -> bool {
+    c.is_control() || c == '\u{2028}' || c == '\u{2029}'
+}
