@@ -20,6 +20,11 @@
 //! reports what other sessions changed (`sync`, in `select`); EXPUNGE responses are held
 //! back while a command that uses sequence numbers (FETCH, STORE, SEARCH, COPY) is answered
 //! (RFC 9051 §7.5.1).
+//!
+//! A session speaks IMAP4rev1 until `ENABLE IMAP4rev2` sets `rev2`; the handlers that differ
+//! between the versions (RFC 9051 Appendix E) read that flag: `select` (no RECENT/UNSEEN, a LIST
+//! line, `[CLOSED]`), `search` (ESEARCH, no RECENT/NEW/OLD), `mailbox` (no STATUS RECENT), `list`
+//! (`\NonExistent`), CHECK here, and `names` (modified UTF-7 or UTF-8 mailbox names).
 
 mod append;
 mod auth;
