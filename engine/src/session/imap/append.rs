@@ -35,7 +35,7 @@ impl ImapSession<'_> {
         };
         let name = match self.mailbox_name(&parsed.mailbox) {
             Ok(name) => name,
-            Err(why) => return self.bad(out, tag, &why),
+            Err(why) => return super::names::refuse_name(out, tag, &why),
         };
         let limit = append_limit(&self.ctx.config.limits);
         if parsed.messages.iter().any(|m| m.data.len() as u64 > limit) {

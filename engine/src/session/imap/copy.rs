@@ -31,7 +31,7 @@ impl ImapSession<'_> {
         };
         let target = match self.mailbox_name(&target) {
             Ok(name) => name,
-            Err(why) => return self.bad(out, tag, &why),
+            Err(why) => return super::names::refuse_name(out, tag, &why),
         };
         let Some(selected) = self.selected.as_ref() else { return self.not_logged_in(out, tag) };
         if moving && selected.read_only {

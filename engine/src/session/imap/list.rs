@@ -73,18 +73,17 @@ impl ImapSession<'_> {
             return ok(out, tag, "LIST completed");
         }
         // RFC 5258 §3: in an extended LIST an empty pattern is ignored. Reference and patterns
-        // are modified UTF-7 in IMAP4rev1 (`names`).
-        let reference = match self.mailbox_pattern(&command.reference) {
-            Ok(reference) => reference,
-            Err(why) => return self.bad(out, tag, &why),
+        // are modified UTF-7 in IMAP4rev1 (`names`); one that does not decode matches no name.
+        let patterns: Vec<Vec<u8>> = match self.mailbox_pattern(&command.reference) {
+            Some(reference) => command
+                .patterns
+                .iter()
+                .filter(|p| !p.is_empty())
+                .filter_map(|p| self.mailbox_pattern(p))
+                .map(|p| [reference.as_slice(), &p].concat())
+                .collect(),
+            None => Vec::new(),
         };
-        let mut patterns: Vec<Vec<u8>> = Vec::with_capacity(command.patterns.len());
-        for pattern in command.patterns.iter().filter(|p| !p.is_empty()) {
-            match self.mailbox_pattern(pattern) {
-                Ok(pattern) => patterns.push([reference.as_slice(), &pattern].concat()),
-                Err(why) => return self.bad(out, tag, &why),
-            }
-        }
         if patterns.iter().map(Vec::len).sum::<usize>() > MAX_PATTERN_BYTES {
             return self.bad(out, tag, "[LIMIT] Mailbox pattern too long");
         }
@@ -163,10 +162,12 @@ impl ImapSession<'_> {
             out.extend_from_slice(b"* LSUB (\\Noselect) \"/\" \"\"\r\n");
             return ok(out, tag, "LSUB completed");
         }
-        let full = match (self.mailbox_pattern(&reference), self.mailbox_pattern(&pattern)) {
-            (Ok(reference), Ok(pattern)) => [reference, pattern].concat(),
-            (Err(why), _) | (_, Err(why)) => return self.bad(out, tag, &why),
+        // A reference or pattern that does not decode matches no name.
+        let (Some(reference), Some(pattern)) = (self.mailbox_pattern(&reference), self.mailbox_pattern(&pattern))
+        else {
+            return ok(out, tag, "LSUB completed");
         };
+        let full = [reference, pattern].concat();
         let mail = self.ctx.mail();
         let mailboxes = match mail.list_mailboxes(&account).await {
             Ok(m) => m,

@@ -13,15 +13,15 @@ use storage::mail::SpecialUse;
 use storage::StoreError;
 
 impl ImapSession<'_> {
-    /// Reads the single mailbox-name argument of DELETE / SUBSCRIBE / UNSUBSCRIBE; the error is
-    /// the text of the `BAD` answer.
-    fn one_mailbox(&mut self, args: &[u8], syntax: &str) -> Result<String, String> {
+    /// Reads the single mailbox-name argument of DELETE / SUBSCRIBE / UNSUBSCRIBE; on error the
+    /// answer is written and the flow returned.
+    fn one_mailbox(&mut self, args: &[u8], syntax: &str, tag: &[u8], out: &mut Vec<u8>) -> Result<String, Flow> {
         let mut args = Args::new(args);
-        let name = args.astring().map_err(|_| syntax.to_string())?;
+        let Ok(name) = args.astring() else { return Err(self.bad(out, tag, syntax)) };
         if !args.is_empty() {
-            return Err(syntax.to_string());
+            return Err(self.bad(out, tag, syntax));
         }
-        self.mailbox_name(&name)
+        self.mailbox_name(&name).map_err(|why| super::names::refuse_name(out, tag, &why))
     }
 
     pub(super) async fn create(&mut self, tag: &[u8], args: &[u8], out: &mut Vec<u8>) -> Flow {
@@ -32,7 +32,7 @@ impl ImapSession<'_> {
         };
         let name = match self.mailbox_name(&command.name) {
             Ok(name) => name,
-            Err(why) => return self.bad(out, tag, &why),
+            Err(why) => return super::names::refuse_name(out, tag, &why),
         };
         // A trailing separator only says that the name is meant to have inferiors (§6.3.4).
         let name = name.trim_end_matches('/').to_string();
@@ -72,9 +72,9 @@ impl ImapSession<'_> {
 
     pub(super) async fn delete(&mut self, tag: &[u8], args: &[u8], out: &mut Vec<u8>) -> Flow {
         let Some(account) = self.user.clone() else { return self.not_logged_in(out, tag) };
-        let name = match self.one_mailbox(args, "Syntax: DELETE mailbox") {
+        let name = match self.one_mailbox(args, "Syntax: DELETE mailbox", tag, out) {
             Ok(name) => name,
-            Err(why) => return self.bad(out, tag, &why),
+            Err(flow) => return flow,
         };
         if self.selected.as_ref().is_some_and(|s| s.name == name) {
             self.selected = None;
@@ -95,7 +95,7 @@ impl ImapSession<'_> {
         }
         let (from, to) = match (self.mailbox_name(&from), self.mailbox_name(&to)) {
             (Ok(from), Ok(to)) => (from, to),
-            (Err(why), _) | (_, Err(why)) => return self.bad(out, tag, &why),
+            (Err(why), _) | (_, Err(why)) => return super::names::refuse_name(out, tag, &why),
         };
         match self.ctx.mail().rename_mailbox(&account, &from, &to).await {
             Ok(()) => ok(out, tag, "RENAME completed"),
@@ -106,9 +106,9 @@ impl ImapSession<'_> {
     pub(super) async fn subscribe(&mut self, tag: &[u8], args: &[u8], on: bool, out: &mut Vec<u8>) -> Flow {
         let Some(account) = self.user.clone() else { return self.not_logged_in(out, tag) };
         let syntax = if on { "Syntax: SUBSCRIBE mailbox" } else { "Syntax: UNSUBSCRIBE mailbox" };
-        let name = match self.one_mailbox(args, syntax) {
+        let name = match self.one_mailbox(args, syntax, tag, out) {
             Ok(name) => name,
-            Err(why) => return self.bad(out, tag, &why),
+            Err(flow) => return flow,
         };
         let result = if on {
             self.ctx.mail().subscribe(&account, &name).await
@@ -129,7 +129,7 @@ impl ImapSession<'_> {
         };
         let name = match self.mailbox_name(&name) {
             Ok(name) => name,
-            Err(why) => return self.bad(out, tag, &why),
+            Err(why) => return super::names::refuse_name(out, tag, &why),
         };
         if self.rev2 && items.contains(&StatusItem::Recent) {
             // RFC 9051 has no \Recent flag, so no RECENT status item (Appendix E).

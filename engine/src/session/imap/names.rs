@@ -3,19 +3,21 @@
 //! ```text
 //!                      client → server                     server → client
 //!   IMAP4rev1   modified UTF-7, decoded              encoded in modified UTF-7
-//!               (8-bit bytes: BAD)                   (always possible: it can spell any name)
-//!   IMAP4rev2   UTF-8 as is (invalid UTF-8: BAD)     UTF-8 as is, quoted when it fits
+//!               (8-bit, invalid: NO [CANNOT])        (always possible: it can spell any name)
+//!   IMAP4rev2   UTF-8 as is (invalid: NO [CANNOT])   UTF-8 as is, quoted when it fits
 //! ```
 //!
-//! RFC 3501 §5.1.3 says 8-bit names "SHOULD NOT" be sent and that a server may refuse them; a
-//! rev1 session refuses them with `BAD`, since accepting them would make `&` ambiguous (is
-//! `Tom & Jerry` raw text or a broken shift?) and would let a name reach the store in a spelling
-//! the same client later reads back differently. Under either version a name must not contain
+//! RFC 3501 §5.1.3 says 8-bit names "SHOULD NOT" be sent; a rev1 session refuses them, since
+//! accepting them would make `&` ambiguous (is `Tom & Jerry` raw text or a broken shift?) and
+//! would let a name reach the store in a spelling the same client later reads back differently.
+//! The refusal is `NO [CANNOT]`, not `BAD`: the command is well-formed, only the name is not
+//! usable. A LIST or LSUB pattern that does not decode matches no name (the answer is an empty
+//! `OK`). Under either version a name must not contain
 //! control characters, U+007F, U+0080-U+009F, U+2028 or U+2029 (RFC 9051 §5.1), which a rev1
 //! client could otherwise smuggle in through a shift; lookups of such names are refused the same
 //! way, as no mailbox can have one.
 
-use super::ImapSession;
+use super::{Flow, ImapSession};
 use crate::wire::mutf7;
 
 /// Longest mailbox name written as a quoted string; longer ones become literals.
@@ -23,7 +25,7 @@ const MAX_QUOTED_NAME_BYTES: usize = 1024;
 
 impl ImapSession<'_> {
     /// Reads a mailbox-name argument into the store's UTF-8 form, `INBOX` in any case spelled
-    /// `INBOX`. The error is the text of the `BAD` answer.
+    /// `INBOX`. The error is the text of the `NO` answer ([`refuse_name`]).
     pub(super) fn mailbox_name(&self, raw: &[u8]) -> Result<String, String> {
         let name = self.decode_wire_name(raw)?;
         if let Some(c) = name.chars().find(|&c| forbidden_in_name(c)) {
@@ -36,9 +38,10 @@ impl ImapSession<'_> {
     }
 
     /// Reads a LIST / LSUB reference or pattern into UTF-8 (`%` and `*` stay wildcards: both are
-    /// printable US-ASCII, which modified UTF-7 leaves alone).
-    pub(super) fn mailbox_pattern(&self, raw: &[u8]) -> Result<Vec<u8>, String> {
-        self.decode_wire_name(raw).map(String::into_bytes)
+    /// printable US-ASCII, which modified UTF-7 leaves alone). `None` when it does not decode: no
+    /// name the client can see is spelled that way, so it matches nothing.
+    pub(super) fn mailbox_pattern(&self, raw: &[u8]) -> Option<Vec<u8>> {
+        self.decode_wire_name(raw).ok().map(String::into_bytes)
     }
 
     fn decode_wire_name(&self, raw: &[u8]) -> Result<String, String> {
@@ -73,6 +76,14 @@ impl ImapSession<'_> {
         }
         out.push(b'"');
     }
+}
+
+/// Refuses a name that is well-formed IMAP syntax but not an acceptable mailbox name: `NO
+/// [CANNOT]`, not `BAD`, as for any other name the server cannot use (and as imaptest expects of
+/// `SELECT` with an invalid modified UTF-7 name).
+pub(super) fn refuse_name(out: &mut Vec<u8>, tag: &[u8], why: &str) -> Flow {
+    super::reply(out, tag, "NO", &format!("[CANNOT] {why}"));
+    Flow::Continue
 }
 
 /// Characters no mailbox name may contain (RFC 9051 §5.1: the Net-Unicode rule of RFC 5198 §2,

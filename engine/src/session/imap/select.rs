@@ -168,7 +168,7 @@ impl ImapSession<'_> {
         };
         let name = match self.mailbox_name(&name) {
             Ok(name) => name,
-            Err(why) => return self.bad(out, tag, &why),
+            Err(why) => return super::names::refuse_name(out, tag, &why),
         };
         let params = match super::qresync::parse_select_params(args.rest()) {
             Ok(params) => params,
