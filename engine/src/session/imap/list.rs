@@ -24,7 +24,7 @@
 
 use super::{ok, store_failed, Flow, ImapSession};
 use crate::wire::imap::Args;
-use crate::wire::imap_mailbox::{list_mailbox, parse_list, ListSelect};
+use crate::wire::imap_mailbox::{list_mailbox, parse_list, ListSelect, StatusItem};
 use std::collections::BTreeMap;
 use storage::mail::{MailboxInfo, SpecialUse};
 use storage::StoreError;
@@ -67,6 +67,11 @@ impl ImapSession<'_> {
             Ok(command) => command,
             Err(why) => return self.bad(out, tag, why),
         };
+        let asks_recent = command.returns.status.as_ref().is_some_and(|items| items.contains(&StatusItem::Recent));
+        if self.rev2 && asks_recent {
+            // RFC 9051 has no \Recent, so no RECENT status item (Appendix E).
+            return self.bad(out, tag, "STATUS RECENT is not part of IMAP4rev2");
+        }
         if !command.extended && command.patterns[0].is_empty() {
             // RFC 3501 §6.3.8: the hierarchy delimiter and the root name.
             out.extend_from_slice(b"* LIST (\\Noselect) \"/\" \"\"\r\n");

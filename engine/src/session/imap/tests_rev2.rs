@@ -170,6 +170,9 @@ fn rev2_search_answers_with_esearch_and_refuses_recent_keys() {
              S: a5 BAD *
              C: a6 SEARCH NOT OLD
              S: a6 BAD *
+             C: A999 UID SEARCH 1:100 UNDELETED
+             S: * ESEARCH (TAG \"A999\") UID ALL 1:3
+             S: A999 OK UID SEARCH completed
              C: a7 SEARCH RETURN (SAVE) FLAGGED
              S: a7 OK SEARCH completed
              C: a8 SEARCH UID $
@@ -335,6 +338,34 @@ fn rev2_list_says_nonexistent_and_lsub_still_works() {
              S: * LIST (\\Subscribed \\HasNoChildren) \"/\" \"a/b\"
              S: b3 OK LIST completed",
             login_rev2()
+        ),
+    );
+}
+
+/// RFC 9051's LIST and STATUS examples (§6.3.9, §6.3.11) on our data, in a rev2 session.
+#[test]
+fn rfc9051_list_and_status_examples() {
+    let world = World::new("");
+    run(
+        &world,
+        &format!(
+            "{}C: A101 LIST \"\" \"\"
+             S: * LIST (\\Noselect) \"/\" \"\"
+             S: A101 OK LIST completed
+             C: c1 CREATE blurdybloop
+             S: c1 OK CREATE completed
+             {}C: A042 STATUS blurdybloop (UIDNEXT MESSAGES)
+             S: * STATUS \"blurdybloop\" (UIDNEXT 2 MESSAGES 1)
+             S: A042 OK STATUS completed
+             C: A682 LIST \"\" blurdybloop
+             S: * LIST (\\HasNoChildren) \"/\" \"blurdybloop\"
+             S: A682 OK LIST completed
+             C: A684 LIST \"\" blurdybloop RETURN (STATUS (MESSAGES RECENT))
+             S: A684 BAD STATUS RECENT is not part of IMAP4rev2
+             C: A683 DELETE blurdybloop
+             S: A683 OK DELETE completed",
+            login_rev2(),
+            append("p1", "blurdybloop"),
         ),
     );
 }
