@@ -13,9 +13,11 @@
 //! The refusal is `NO [CANNOT]`, not `BAD`: the command is well-formed, only the name is not
 //! usable. A LIST or LSUB pattern that does not decode matches no name (the answer is an empty
 //! `OK`). Under either version a name must not contain
-//! control characters, U+007F, U+0080-U+009F, U+2028 or U+2029 (RFC 9051 §5.1), which a rev1
-//! client could otherwise smuggle in through a shift; lookups of such names are refused the same
-//! way, as no mailbox can have one.
+//! control characters, U+007F, U+0080-U+009F, U+2028 or U+2029, and must be in Unicode
+//! Normalization Form C (RFC 9051 §5.1: Net-Unicode). A rev1 client could otherwise smuggle such
+//! names in through a shift. RFC 9051 lets a server instead normalise a name and report the
+//! client's spelling as OLDNAME; refusing is simpler and keeps one spelling per name. Lookups of
+//! such names are refused the same way, as no mailbox can have one.
 
 use super::{Flow, ImapSession};
 use crate::wire::mutf7;
@@ -30,6 +32,9 @@ impl ImapSession<'_> {
         let name = self.decode_wire_name(raw)?;
         if let Some(c) = name.chars().find(|&c| forbidden_in_name(c)) {
             return Err(format!("Mailbox names must not contain U+{:04X} (RFC 9051 §5.1)", c as u32));
+        }
+        if !name.is_ascii() && !icu_normalizer::ComposingNormalizerBorrowed::new_nfc().is_normalized(&name) {
+            return Err("Mailbox names must be in Unicode NFC (RFC 9051 §5.1)".into());
         }
         if name.eq_ignore_ascii_case("INBOX") {
             return Ok("INBOX".into());

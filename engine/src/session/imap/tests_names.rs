@@ -158,6 +158,8 @@ fn rev1_refuses_8bit_and_invalid_modified_utf7() {
              S: a6 NO [CANNOT] Invalid modified UTF-7: not the shortest spelling
              C: a7 CREATE a&AAk-b
              S: a7 NO [CANNOT] Mailbox names must not contain U+0009 (RFC 9051 §5.1)
+             C: a7b CREATE Cafe&AwE-
+             S: a7b NO [CANNOT] Mailbox names must be in Unicode NFC (RFC 9051 §5.1)
              C: a8 CREATE Tom&-Jerry
              S: a8 OK CREATE completed
              C: a9 LIST \"\" Tom*
