@@ -12,12 +12,14 @@
 //! would let a name reach the store in a spelling the same client later reads back differently.
 //! The refusal is `NO [CANNOT]`, not `BAD`: the command is well-formed, only the name is not
 //! usable. A LIST or LSUB pattern that does not decode matches no name (the answer is an empty
-//! `OK`). Under either version a name must not contain
-//! control characters, U+007F, U+0080-U+009F, U+2028 or U+2029, and must be in Unicode
-//! Normalization Form C (RFC 9051 §5.1: Net-Unicode). A rev1 client could otherwise smuggle such
-//! names in through a shift. RFC 9051 lets a server instead normalise a name and report the
-//! client's spelling as OLDNAME; refusing is simpler and keeps one spelling per name. Lookups of
-//! such names are refused the same way, as no mailbox can have one.
+//! `OK`).
+//!
+//! Under either version a name must not contain control characters, U+007F, U+0080-U+009F,
+//! U+2028 or U+2029, and must be in Unicode Normalization Form C (RFC 9051 §5.1: Net-Unicode); a
+//! rev1 client could otherwise smuggle such names in through a shift. RFC 9051 lets a server
+//! instead normalise a name and report the client's spelling as OLDNAME; refusing is simpler and
+//! keeps one spelling per name. Lookups of such names are refused the same way, as no mailbox can
+//! have one.
 
 use super::{Flow, ImapSession};
 use crate::wire::mutf7;
