@@ -59,7 +59,8 @@ impl ImapSession<'_> {
             };
             let holder = mailboxes.iter().find(|m| m.special_use == Some(special_use) && m.name != name);
             if let (Some(holder), false) = (holder, mailboxes.iter().any(|m| m.name == name)) {
-                let text = format!("[USEATTR] {} is already the {} mailbox", holder.name, special_use.as_imap());
+                let holder = self.spell_name(&holder.name);
+                let text = format!("[USEATTR] {holder} is already the {} mailbox", special_use.as_imap());
                 reply(out, tag, "NO", &text);
                 return Flow::Continue;
             }

@@ -62,6 +62,16 @@ impl ImapSession<'_> {
         })
     }
 
+    /// A stored name as the client spells it, for response text: modified UTF-7 (rev1, whose
+    /// response text is US-ASCII) or UTF-8 (rev2).
+    pub(super) fn spell_name<'n>(&self, name: &'n str) -> std::borrow::Cow<'n, str> {
+        if self.rev2 || name.is_ascii() && !name.contains('&') {
+            std::borrow::Cow::Borrowed(name)
+        } else {
+            std::borrow::Cow::Owned(mutf7::encode(name))
+        }
+    }
+
     /// Writes a stored name as the client reads it: modified UTF-7 (rev1) or UTF-8 (rev2).
     pub(super) fn push_mailbox(&self, out: &mut Vec<u8>, name: &str) {
         if !self.rev2 {

@@ -164,7 +164,11 @@ fn rev1_refuses_8bit_and_invalid_modified_utf7() {
              S: a8 OK CREATE completed
              C: a9 LIST \"\" Tom*
              S: * LIST (\\HasNoChildren) \"/\" \"Tom&-Jerry\"
-             S: a9 OK LIST completed",
+             S: a9 OK LIST completed
+             C: a10 RENAME Archive Archiv-&AMk-t&AOk-
+             S: a10 OK RENAME completed
+             C: a11 CREATE X (USE (\\Archive))
+             S: a11 NO [USEATTR] Archiv-&AMk-t&AOk- is already the \\Archive mailbox",
             login()
         ),
     );
