@@ -90,10 +90,12 @@ pub enum StatusItem {
     HighestModSeq,
     /// RFC 7889 §3: the largest message APPEND takes into this mailbox.
     AppendLimit,
+    /// RFC 9051 §6.3.11: the number of messages with the `\Deleted` flag.
+    Deleted,
 }
 
 impl StatusItem {
-    const ALL: [StatusItem; 8] = [
+    const ALL: [StatusItem; 9] = [
         StatusItem::Messages,
         StatusItem::UidNext,
         StatusItem::UidValidity,
@@ -102,6 +104,7 @@ impl StatusItem {
         StatusItem::Size,
         StatusItem::HighestModSeq,
         StatusItem::AppendLimit,
+        StatusItem::Deleted,
     ];
 
     /// The item's name as the STATUS response writes it.
@@ -115,6 +118,7 @@ impl StatusItem {
             StatusItem::Size => "SIZE",
             StatusItem::HighestModSeq => "HIGHESTMODSEQ",
             StatusItem::AppendLimit => "APPENDLIMIT",
+            StatusItem::Deleted => "DELETED",
         }
     }
 

@@ -125,7 +125,8 @@ fn status_items_table() {
         ("MESSAGES", None),
         ("(MESSAGES  SIZE)", None),
         ("(MESSAGES )", None),
-        ("(DELETED)", None),
+        ("(deleted MESSAGES)", Some((vec![Deleted, Messages], ""))),
+        ("(DELETED-STORAGE)", None),
     ];
     for (input, expected) in cases {
         match (parse_status_items(input.as_bytes()), expected) {

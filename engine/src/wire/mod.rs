@@ -9,6 +9,7 @@ pub mod imap_fetch;
 pub mod imap_mailbox;
 pub mod imap_search;
 pub mod imap_values;
+pub mod mutf7;
 pub mod sasl;
 pub mod smtp;
 pub mod smtp_data;

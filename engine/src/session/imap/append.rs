@@ -33,8 +33,9 @@ impl ImapSession<'_> {
             Ok(parsed) => parsed,
             Err(reason) => return self.bad(out, tag, reason),
         };
-        let Some(name) = super::mailbox_name(&parsed.mailbox) else {
-            return self.bad(out, tag, "Invalid mailbox name");
+        let name = match self.mailbox_name(&parsed.mailbox) {
+            Ok(name) => name,
+            Err(why) => return super::names::refuse_name(out, tag, &why),
         };
         let limit = append_limit(&self.ctx.config.limits);
         if parsed.messages.iter().any(|m| m.data.len() as u64 > limit) {
@@ -86,7 +87,8 @@ impl ImapSession<'_> {
             return None;
         }
         let command = crate::wire::imap::parse_command(partial).ok()?;
-        let name = crate::wire::imap::Args::new(command.args).astring().ok().and_then(|n| super::mailbox_name(&n))?;
+        let name =
+            crate::wire::imap::Args::new(command.args).astring().ok().and_then(|n| self.mailbox_name(&n).ok())?;
         match self.ctx.mail().mailbox(&account, &name).await {
             Err(StoreError::NotFound(_)) => Some("[TRYCREATE] No such mailbox"),
             _ => None,

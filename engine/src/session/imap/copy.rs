@@ -3,7 +3,7 @@
 //! `OK [COPYUID ...]`.
 
 use super::select::{read_only, uid_set};
-use super::{encode_set, mailbox_name, reply, store_failed, Flow, ImapSession};
+use super::{encode_set, reply, store_failed, Flow, ImapSession};
 use crate::wire::imap::Args;
 use crate::wire::imap_values::parse_sequence_set;
 use storage::StoreError;
@@ -17,18 +17,23 @@ impl ImapSession<'_> {
         moving: bool,
         out: &mut Vec<u8>,
     ) -> Flow {
-        let (Some(account), Some(selected)) = (self.user.clone(), self.selected.as_ref()) else {
+        let (Some(account), Some(_)) = (self.user.clone(), self.selected.as_ref()) else {
             return self.not_logged_in(out, tag);
         };
         let verb = if moving { "MOVE" } else { "COPY" };
         let parsed = parse_sequence_set(args).ok().and_then(|(set, rest)| {
             let mut rest = Args::new(rest);
-            let name = rest.astring().ok().and_then(|n| mailbox_name(&n))?;
-            rest.is_empty().then_some((set, name))
+            let name = rest.astring().ok()?;
+            rest.is_empty().then_some((set, name.into_owned()))
         });
         let Some((set, target)) = parsed else {
             return self.bad(out, tag, if moving { "Syntax: MOVE set mailbox" } else { "Syntax: COPY set mailbox" });
         };
+        let target = match self.mailbox_name(&target) {
+            Ok(name) => name,
+            Err(why) => return super::names::refuse_name(out, tag, &why),
+        };
+        let Some(selected) = self.selected.as_ref() else { return self.not_logged_in(out, tag) };
         if moving && selected.read_only {
             return read_only(out, tag);
         }

@@ -22,9 +22,9 @@
 //! example 11 shows for `music/rock`. Names that do not exist are `\NonExistent` (which implies
 //! `\Noselect`) in an extended LIST.
 
-use super::{ok, push_string, store_failed, Flow, ImapSession};
+use super::{ok, store_failed, Flow, ImapSession};
 use crate::wire::imap::Args;
-use crate::wire::imap_mailbox::{list_mailbox, parse_list, ListSelect};
+use crate::wire::imap_mailbox::{list_mailbox, parse_list, ListSelect, StatusItem};
 use std::collections::BTreeMap;
 use storage::mail::{MailboxInfo, SpecialUse};
 use storage::StoreError;
@@ -67,18 +67,28 @@ impl ImapSession<'_> {
             Ok(command) => command,
             Err(why) => return self.bad(out, tag, why),
         };
+        let asks_recent = command.returns.status.as_ref().is_some_and(|items| items.contains(&StatusItem::Recent));
+        if self.rev2 && asks_recent {
+            // RFC 9051 has no \Recent, so no RECENT status item (Appendix E).
+            return self.bad(out, tag, "STATUS RECENT is not part of IMAP4rev2");
+        }
         if !command.extended && command.patterns[0].is_empty() {
             // RFC 3501 §6.3.8: the hierarchy delimiter and the root name.
             out.extend_from_slice(b"* LIST (\\Noselect) \"/\" \"\"\r\n");
             return ok(out, tag, "LIST completed");
         }
-        // RFC 5258 §3: in an extended LIST an empty pattern is ignored.
-        let patterns: Vec<Vec<u8>> = command
-            .patterns
-            .iter()
-            .filter(|p| !p.is_empty())
-            .map(|p| [command.reference.as_ref(), p.as_ref()].concat())
-            .collect();
+        // RFC 5258 §3: in an extended LIST an empty pattern is ignored. Reference and patterns
+        // are modified UTF-7 in IMAP4rev1 (`names`); one that does not decode matches no name.
+        let patterns: Vec<Vec<u8>> = match self.mailbox_pattern(&command.reference) {
+            Some(reference) => command
+                .patterns
+                .iter()
+                .filter(|p| !p.is_empty())
+                .filter_map(|p| self.mailbox_pattern(p))
+                .map(|p| [reference.as_slice(), &p].concat())
+                .collect(),
+            None => Vec::new(),
+        };
         if patterns.iter().map(Vec::len).sum::<usize>() > MAX_PATTERN_BYTES {
             return self.bad(out, tag, "[LIMIT] Mailbox pattern too long");
         }
@@ -112,7 +122,8 @@ impl ImapSession<'_> {
             };
             let mut attrs: Vec<&str> = Vec::new();
             if !entry.exists {
-                attrs.push(if command.extended { "\\NonExistent" } else { "\\Noselect" });
+                // RFC 9051 §6.3.9 has \NonExistent in every LIST; RFC 3501 only \Noselect.
+                attrs.push(if command.extended || self.rev2 { "\\NonExistent" } else { "\\Noselect" });
             }
             if show_subscribed && entry.subscribed {
                 attrs.push("\\Subscribed");
@@ -130,7 +141,7 @@ impl ImapSession<'_> {
                 }
             }
             out.extend_from_slice(format!("* LIST ({}) \"/\" ", attrs.join(" ")).as_bytes());
-            push_string(out, name.as_bytes());
+            self.push_mailbox(out, name);
             if child_info {
                 out.extend_from_slice(b" (\"CHILDINFO\" (\"SUBSCRIBED\"))");
             }
@@ -156,7 +167,12 @@ impl ImapSession<'_> {
             out.extend_from_slice(b"* LSUB (\\Noselect) \"/\" \"\"\r\n");
             return ok(out, tag, "LSUB completed");
         }
-        let full = [reference.as_slice(), pattern.as_ref()].concat();
+        // A reference or pattern that does not decode matches no name.
+        let (Some(reference), Some(pattern)) = (self.mailbox_pattern(&reference), self.mailbox_pattern(&pattern))
+        else {
+            return ok(out, tag, "LSUB completed");
+        };
+        let full = [reference, pattern].concat();
         let mail = self.ctx.mail();
         let mailboxes = match mail.list_mailboxes(&account).await {
             Ok(m) => m,
@@ -178,7 +194,7 @@ impl ImapSession<'_> {
                 None => attrs.push("\\NonExistent"),
             }
             out.extend_from_slice(format!("* LSUB ({}) \"/\" ", attrs.join(" ")).as_bytes());
-            push_string(out, name.as_bytes());
+            self.push_mailbox(out, name);
             out.extend_from_slice(b"\r\n");
         }
         if full.contains(&b'%') {
@@ -195,7 +211,7 @@ impl ImapSession<'_> {
             }
             for parent in parents {
                 out.extend_from_slice(b"* LSUB (\\Noselect) \"/\" ");
-                push_string(out, parent.as_bytes());
+                self.push_mailbox(out, parent);
                 out.extend_from_slice(b"\r\n");
             }
         }

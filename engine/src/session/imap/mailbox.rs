@@ -6,18 +6,22 @@
 //! a server refuse a second one ("considering the designation to be a conflict"), and a client
 //! looking for the `\Sent` mailbox then finds exactly one. Refusals are `NO [USEATTR]`.
 
-use super::{mailbox_name, ok, push_string, reply, store_failed, Flow, ImapSession};
+use super::{ok, reply, store_failed, Flow, ImapSession};
 use crate::wire::imap::Args;
 use crate::wire::imap_mailbox::{parse_create, parse_status, StatusItem};
 use storage::mail::SpecialUse;
 use storage::StoreError;
 
 impl ImapSession<'_> {
-    /// Reads the single mailbox-name argument of CREATE / DELETE / SUBSCRIBE.
-    fn one_mailbox(&mut self, args: &[u8]) -> Option<String> {
+    /// Reads the single mailbox-name argument of DELETE / SUBSCRIBE / UNSUBSCRIBE; on error the
+    /// answer is written and the flow returned.
+    fn one_mailbox(&mut self, args: &[u8], syntax: &str, tag: &[u8], out: &mut Vec<u8>) -> Result<String, Flow> {
         let mut args = Args::new(args);
-        let name = args.astring().ok().and_then(|n| mailbox_name(&n))?;
-        args.is_empty().then_some(name)
+        let Ok(name) = args.astring() else { return Err(self.bad(out, tag, syntax)) };
+        if !args.is_empty() {
+            return Err(self.bad(out, tag, syntax));
+        }
+        self.mailbox_name(&name).map_err(|why| super::names::refuse_name(out, tag, &why))
     }
 
     pub(super) async fn create(&mut self, tag: &[u8], args: &[u8], out: &mut Vec<u8>) -> Flow {
@@ -26,8 +30,9 @@ impl ImapSession<'_> {
             Ok(command) => command,
             Err(why) => return self.bad(out, tag, why),
         };
-        let Some(name) = mailbox_name(&command.name) else {
-            return self.bad(out, tag, "Syntax: CREATE mailbox [(USE (attributes))]");
+        let name = match self.mailbox_name(&command.name) {
+            Ok(name) => name,
+            Err(why) => return super::names::refuse_name(out, tag, &why),
         };
         // A trailing separator only says that the name is meant to have inferiors (§6.3.4).
         let name = name.trim_end_matches('/').to_string();
@@ -54,7 +59,8 @@ impl ImapSession<'_> {
             };
             let holder = mailboxes.iter().find(|m| m.special_use == Some(special_use) && m.name != name);
             if let (Some(holder), false) = (holder, mailboxes.iter().any(|m| m.name == name)) {
-                let text = format!("[USEATTR] {} is already the {} mailbox", holder.name, special_use.as_imap());
+                let holder = self.spell_name(&holder.name);
+                let text = format!("[USEATTR] {holder} is already the {} mailbox", special_use.as_imap());
                 reply(out, tag, "NO", &text);
                 return Flow::Continue;
             }
@@ -67,7 +73,10 @@ impl ImapSession<'_> {
 
     pub(super) async fn delete(&mut self, tag: &[u8], args: &[u8], out: &mut Vec<u8>) -> Flow {
         let Some(account) = self.user.clone() else { return self.not_logged_in(out, tag) };
-        let Some(name) = self.one_mailbox(args) else { return self.bad(out, tag, "Syntax: DELETE mailbox") };
+        let name = match self.one_mailbox(args, "Syntax: DELETE mailbox", tag, out) {
+            Ok(name) => name,
+            Err(flow) => return flow,
+        };
         if self.selected.as_ref().is_some_and(|s| s.name == name) {
             self.selected = None;
         }
@@ -80,14 +89,15 @@ impl ImapSession<'_> {
     pub(super) async fn rename(&mut self, tag: &[u8], args: &[u8], out: &mut Vec<u8>) -> Flow {
         let Some(account) = self.user.clone() else { return self.not_logged_in(out, tag) };
         let mut parsed = Args::new(args);
-        let names = (
-            parsed.astring().ok().and_then(|n| mailbox_name(&n)),
-            parsed.astring().ok().and_then(|n| mailbox_name(&n)),
-        );
-        let (Some(from), Some(to)) = names else { return self.bad(out, tag, "Syntax: RENAME from to") };
+        let names = (parsed.astring(), parsed.astring());
+        let (Ok(from), Ok(to)) = names else { return self.bad(out, tag, "Syntax: RENAME from to") };
         if !parsed.is_empty() {
             return self.bad(out, tag, "Syntax: RENAME from to");
         }
+        let (from, to) = match (self.mailbox_name(&from), self.mailbox_name(&to)) {
+            (Ok(from), Ok(to)) => (from, to),
+            (Err(why), _) | (_, Err(why)) => return super::names::refuse_name(out, tag, &why),
+        };
         match self.ctx.mail().rename_mailbox(&account, &from, &to).await {
             Ok(()) => ok(out, tag, "RENAME completed"),
             Err(e) => store_failed(out, tag, &e),
@@ -96,7 +106,11 @@ impl ImapSession<'_> {
 
     pub(super) async fn subscribe(&mut self, tag: &[u8], args: &[u8], on: bool, out: &mut Vec<u8>) -> Flow {
         let Some(account) = self.user.clone() else { return self.not_logged_in(out, tag) };
-        let Some(name) = self.one_mailbox(args) else { return self.bad(out, tag, "Syntax: SUBSCRIBE mailbox") };
+        let syntax = if on { "Syntax: SUBSCRIBE mailbox" } else { "Syntax: UNSUBSCRIBE mailbox" };
+        let name = match self.one_mailbox(args, syntax, tag, out) {
+            Ok(name) => name,
+            Err(flow) => return flow,
+        };
         let result = if on {
             self.ctx.mail().subscribe(&account, &name).await
         } else {
@@ -114,7 +128,14 @@ impl ImapSession<'_> {
             Ok(parsed) => parsed,
             Err(why) => return self.bad(out, tag, why),
         };
-        let Some(name) = mailbox_name(&name) else { return self.bad(out, tag, "Syntax: STATUS mailbox (items)") };
+        let name = match self.mailbox_name(&name) {
+            Ok(name) => name,
+            Err(why) => return super::names::refuse_name(out, tag, &why),
+        };
+        if self.rev2 && items.contains(&StatusItem::Recent) {
+            // RFC 9051 has no \Recent flag, so no RECENT status item (Appendix E).
+            return self.bad(out, tag, "STATUS RECENT is not part of IMAP4rev2");
+        }
         match self.status_response(&account, &name, &items).await {
             Ok(line) => {
                 out.extend_from_slice(&line);
@@ -144,6 +165,10 @@ impl ImapSession<'_> {
                 StatusItem::Size => status.size,
                 StatusItem::HighestModSeq => status.highest_modseq,
                 StatusItem::AppendLimit => super::append::append_limit(&self.ctx.config.limits),
+                StatusItem::Deleted => {
+                    let summaries = mail.fetch_summaries(account, name, storage::mail::UidSet::all()).await?;
+                    summaries.iter().filter(|s| s.flags.contains(storage::mail::SystemFlag::Deleted)).count() as u64
+                }
                 StatusItem::Recent => {
                     let claimed = mail.recent_claimed(account, name, status.uid_validity);
                     let range = storage::mail::UidSet::range(claimed.saturating_add(1)..=u32::MAX);
@@ -153,7 +178,7 @@ impl ImapSession<'_> {
             fields.push(format!("{} {value}", item.name()));
         }
         let mut line = b"* STATUS ".to_vec();
-        push_string(&mut line, name.as_bytes());
+        self.push_mailbox(&mut line, name);
         line.extend_from_slice(format!(" ({})\r\n", fields.join(" ")).as_bytes());
         Ok(line)
     }

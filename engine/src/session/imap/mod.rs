@@ -20,6 +20,11 @@
 //! reports what other sessions changed (`sync`, in `select`); EXPUNGE responses are held
 //! back while a command that uses sequence numbers (FETCH, STORE, SEARCH, COPY) is answered
 //! (RFC 9051 §7.5.1).
+//!
+//! A session speaks IMAP4rev1 until `ENABLE IMAP4rev2` sets `rev2`; the handlers that differ
+//! between the versions (RFC 9051 Appendix E) read that flag: `select` (no RECENT/UNSEEN, a LIST
+//! line, `[CLOSED]`), `search` (ESEARCH, no RECENT/NEW/OLD), `mailbox` (no STATUS RECENT), `list`
+//! (`\NonExistent`), CHECK here, and `names` (modified UTF-7 or UTF-8 mailbox names).
 
 mod append;
 mod auth;
@@ -31,6 +36,7 @@ mod fetch;
 mod idle;
 mod list;
 mod mailbox;
+mod names;
 mod qresync;
 mod search;
 mod select;
@@ -47,11 +53,11 @@ use std::time::Duration;
 use storage::{Address, StoreError};
 
 /// Capabilities before login.
-pub const CAPABILITIES_PREAUTH: &str = "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE AUTH=PLAIN";
+pub const CAPABILITIES_PREAUTH: &str = "IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR ID ENABLE AUTH=PLAIN";
 /// Capabilities once authenticated: exactly what the handlers implement. `APPENDLIMIT=<n>`, which
 /// depends on the config, follows them ([`capabilities_auth`]).
 pub const CAPABILITIES_AUTH: &str =
-    "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN SPECIAL-USE ESEARCH CONDSTORE QRESYNC BINARY LIST-EXTENDED LIST-STATUS CREATE-SPECIAL-USE STATUS=SIZE MULTIAPPEND WITHIN SEARCHRES";
+    "IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN SPECIAL-USE ESEARCH CONDSTORE QRESYNC BINARY LIST-EXTENDED LIST-STATUS CREATE-SPECIAL-USE STATUS=SIZE MULTIAPPEND WITHIN SEARCHRES";
 
 /// The capability list once authenticated: [`CAPABILITIES_AUTH`] and `APPENDLIMIT=<n>` (RFC 7889).
 pub fn capabilities_auth(limits: &mailgenic_config::Limits) -> String {
@@ -83,6 +89,9 @@ struct ImapSession<'a> {
     condstore: bool,
     /// QRESYNC was enabled (RFC 7162 §3.2.3): expunges are reported as VANISHED.
     qresync: bool,
+    /// `ENABLE IMAP4rev2` was accepted: RFC 9051 behaviour (UTF-8 mailbox names, no `\Recent`,
+    /// ESEARCH answers to SEARCH, ...); IMAP4rev1 behaviour until then.
+    rev2: bool,
     commands_before_auth: u32,
     auth_failures: u32,
     errors: u32,
@@ -97,6 +106,7 @@ pub async fn serve<T: Transport>(transport: &mut T, ctx: &SessionContext) -> io:
         selected: None,
         condstore: false,
         qresync: false,
+        rev2: false,
         commands_before_auth: 0,
         auth_failures: 0,
         errors: 0,
@@ -325,6 +335,8 @@ impl ImapSession<'_> {
                 Flow::Continue
             }
             Cmd::Noop => ok(out, tag, "NOOP completed"),
+            // RFC 9051 Appendix E: CHECK was removed; NOOP does what it did.
+            Cmd::Check if self.rev2 => return Ok(self.bad(out, tag, "CHECK is not part of IMAP4rev2, use NOOP")),
             Cmd::Check => ok(out, tag, "CHECK completed"),
             Cmd::Logout => {
                 out.extend_from_slice(b"* BYE Logging out\r\n");
@@ -375,7 +387,8 @@ impl ImapSession<'_> {
         Ok(flow)
     }
 
-    /// ENABLE (RFC 5161): CONDSTORE, and QRESYNC (which implies CONDSTORE, RFC 7162 §3.2.3).
+    /// ENABLE (RFC 5161): CONDSTORE, QRESYNC (which implies CONDSTORE, RFC 7162 §3.2.3) and
+    /// IMAP4rev2 (RFC 9051 §6.3.1). Unknown capabilities are ignored, as RFC 5161 §3.1 says.
     fn enable(&mut self, tag: &[u8], args: &[u8], out: &mut Vec<u8>) -> Flow {
         if args.is_empty() {
             return self.bad(out, tag, "Syntax: ENABLE capability...");
@@ -389,6 +402,9 @@ impl ImapSession<'_> {
                 self.qresync = true;
                 self.condstore = true;
                 out.extend_from_slice(b" QRESYNC");
+            } else if capability.eq_ignore_ascii_case(b"IMAP4rev2") && !self.rev2 {
+                self.rev2 = true;
+                out.extend_from_slice(b" IMAP4rev2");
             }
         }
         out.extend_from_slice(b"\r\n");
@@ -444,6 +460,8 @@ fn store_failed(out: &mut Vec<u8>, tag: &[u8], error: &StoreError) -> Flow {
             "[SERVERBUG] The mail store failed".to_string()
         }
     };
+    // Store errors may quote a mailbox name in UTF-8; IMAP4rev1 response text is US-ASCII.
+    let text: String = text.chars().map(|c| if c.is_ascii() && !c.is_ascii_control() { c } else { '?' }).collect();
     reply(out, tag, "NO", &text);
     Flow::Continue
 }
@@ -495,15 +513,6 @@ fn encode_set(numbers: impl IntoIterator<Item = u32>) -> String {
         flush(&mut text, r);
     }
     text
-}
-
-/// Reads a mailbox-name argument as UTF-8, `INBOX` in any case spelled `INBOX`.
-fn mailbox_name(raw: &[u8]) -> Option<String> {
-    let name = std::str::from_utf8(raw).ok()?;
-    if name.eq_ignore_ascii_case("INBOX") {
-        return Some("INBOX".into());
-    }
-    Some(name.to_string())
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@
 
 use super::select::uid_set;
 use super::{encode_set, ok, push_string, store_failed, Flow, ImapSession};
-use crate::wire::imap_search::{parse_search, requests_save, SearchKey};
+use crate::wire::imap_search::{parse_search, requests_save, SearchKey, SearchReturn};
 use crate::wire::imap_values::{days_from_civil, SeqNumber, SequenceSet};
 use std::collections::HashMap;
 use storage::mail::{MessageSummary, UidSet};
@@ -38,10 +38,10 @@ struct Candidate<'a> {
 
 impl ImapSession<'_> {
     pub(super) async fn search(&mut self, tag: &[u8], args: &[u8], by_uid: bool, out: &mut Vec<u8>) -> Flow {
-        let (Some(account), Some(selected)) = (self.user.clone(), self.selected.as_ref()) else {
+        let (Some(account), true) = (self.user.clone(), self.selected.is_some()) else {
             return self.not_logged_in(out, tag);
         };
-        let program = match parse_search(args) {
+        let mut program = match parse_search(args) {
             Ok(p) => p,
             Err(reason) => {
                 // A failed SEARCH that asked to SAVE leaves `$` empty (RFC 5182 §2.1).
@@ -51,7 +51,19 @@ impl ImapSession<'_> {
                 return self.bad(out, tag, reason);
             }
         };
+        if self.rev2 {
+            // RFC 9051 Appendix E: no \Recent, so no RECENT, NEW or OLD key.
+            if any_key(&program.key, &|k| matches!(k, SearchKey::Recent)) {
+                if program.returns.as_ref().is_some_and(|r| r.save) {
+                    self.save_result(Vec::new());
+                }
+                return self.bad(out, tag, "RECENT, NEW and OLD are not part of IMAP4rev2");
+            }
+            // RFC 9051 §6.4.4: the answer is always ESEARCH; no RETURN means RETURN (ALL).
+            program.returns.get_or_insert(SearchReturn { all: true, ..SearchReturn::default() });
+        }
         let saves = program.returns.as_ref().is_some_and(|r| r.save);
+        let Some(selected) = self.selected.as_ref() else { return self.not_logged_in(out, tag) };
         let name = selected.name.clone();
         let seqs: Vec<u32> = selected.uids.clone();
         let largest_uid = seqs.last().copied().unwrap_or(0);

@@ -41,6 +41,8 @@ pub(super) struct Selected {
     pub changes: ChangeWatch,
     /// The session enabled QRESYNC: expunges are reported as VANISHED.
     pub qresync: bool,
+    /// The session enabled IMAP4rev2: no `\Recent`, no `* n RECENT` (RFC 9051 Appendix E).
+    pub rev2: bool,
     /// The result of the last `SEARCH RETURN (SAVE)`, as ascending UIDs: what `$` names (RFC
     /// 5182). Empty until a SAVE; gone with the selection (SELECT, EXAMINE, CLOSE, UNSELECT).
     /// Expunged messages drop out when `$` is resolved against `uids`.
@@ -155,13 +157,18 @@ impl ImapSession<'_> {
     /// SELECT / EXAMINE mailbox [(CONDSTORE)] [(QRESYNC (...))].
     pub(super) async fn select(&mut self, tag: &[u8], args: &[u8], read_only: bool, out: &mut Vec<u8>) -> Flow {
         let Some(account) = self.user.clone() else { return self.not_logged_in(out, tag) };
-        // With QRESYNC, the client is told where the old mailbox's responses end (RFC 7162 §3.2.11).
-        if self.selected.take().is_some() && self.qresync {
+        // With QRESYNC or IMAP4rev2, the client is told where the old mailbox's responses end
+        // (RFC 7162 §3.2.11, RFC 9051 §6.3.2).
+        if self.selected.take().is_some() && (self.qresync || self.rev2) {
             out.extend_from_slice(b"* OK [CLOSED] Previous mailbox closed\r\n");
         }
         let mut args = Args::new(args);
-        let Some(name) = args.astring().ok().and_then(|n| super::mailbox_name(&n)) else {
+        let Ok(name) = args.astring() else {
             return self.bad(out, tag, "Syntax: SELECT mailbox");
+        };
+        let name = match self.mailbox_name(&name) {
+            Ok(name) => name,
+            Err(why) => return super::names::refuse_name(out, tag, &why),
         };
         let params = match super::qresync::parse_select_params(args.rest()) {
             Ok(params) => params,
@@ -191,13 +198,18 @@ impl ImapSession<'_> {
         // Claim what was read (a message may have arrived after `info`), and only that: a
         // message is recent to one session at most.
         let up_to = summaries.last().map_or(0, |s| s.uid).max(info.uid_next.saturating_sub(1));
-        let claimed = if read_only {
+        // IMAP4rev2 has no \Recent: such a session claims nothing, so that a rev1 session
+        // still sees the messages as recent.
+        let claimed = if read_only || self.rev2 {
             mail.recent_claimed(&account, &name, info.uid_validity)
         } else {
             mail.claim_recent(&account, &name, info.uid_validity, up_to)
         };
-        let recent: BTreeSet<u32> =
-            summaries.iter().map(|s| s.uid).filter(|&uid| uid > claimed && uid <= up_to).collect();
+        let recent: BTreeSet<u32> = if self.rev2 {
+            BTreeSet::new()
+        } else {
+            summaries.iter().map(|s| s.uid).filter(|&uid| uid > claimed && uid <= up_to).collect()
+        };
         let keywords: BTreeSet<String> =
             summaries.iter().flat_map(|s| s.flags.keywords().map(str::to_string)).collect();
         let selected = Selected {
@@ -212,14 +224,22 @@ impl ImapSession<'_> {
             uid_validity: info.uid_validity,
             changes,
             qresync: self.qresync,
+            rev2: self.rev2,
             saved: Vec::new(),
         };
         selected.encode_flags(out);
-        out.extend_from_slice(
-            format!("* {} EXISTS\r\n* {} RECENT\r\n", summaries.len(), selected.recent.len()).as_bytes(),
-        );
-        if let Some(seq) = first_unseen {
-            out.extend_from_slice(format!("* OK [UNSEEN {seq}] First unseen\r\n").as_bytes());
+        out.extend_from_slice(format!("* {} EXISTS\r\n", summaries.len()).as_bytes());
+        if self.rev2 {
+            // RFC 9051 §6.3.2: the LIST response for the mailbox replaces RECENT and UNSEEN.
+            match self.select_list_line(&account, &selected.name).await {
+                Ok(line) => out.extend_from_slice(&line),
+                Err(e) => return store_failed(out, tag, &e),
+            }
+        } else {
+            out.extend_from_slice(format!("* {} RECENT\r\n", selected.recent.len()).as_bytes());
+            if let Some(seq) = first_unseen {
+                out.extend_from_slice(format!("* OK [UNSEEN {seq}] First unseen\r\n").as_bytes());
+            }
         }
         out.extend_from_slice(format!("* OK [UIDVALIDITY {}] UIDs valid\r\n", info.uid_validity).as_bytes());
         out.extend_from_slice(format!("* OK [UIDNEXT {}] Predicted next UID\r\n", info.uid_next).as_bytes());
@@ -234,6 +254,22 @@ impl ImapSession<'_> {
         }
         let (code, verb) = if read_only { ("READ-ONLY", "EXAMINE") } else { ("READ-WRITE", "SELECT") };
         ok(out, tag, &format!("[{code}] {verb} completed"))
+    }
+
+    /// The `* LIST` line IMAP4rev2's SELECT and EXAMINE send for the mailbox (RFC 9051 §6.3.2):
+    /// its children and special-use attributes, as LIST would show them.
+    async fn select_list_line(&self, account: &storage::Address, name: &str) -> Result<Vec<u8>, storage::StoreError> {
+        let mailboxes = self.ctx.mail().list_mailboxes(account).await?;
+        let prefix = format!("{name}/");
+        let children = mailboxes.iter().any(|m| m.name.starts_with(&prefix));
+        let mut attrs = vec![if children { "\\HasChildren" } else { "\\HasNoChildren" }];
+        if let Some(m) = mailboxes.iter().find(|m| m.name == name) {
+            attrs.extend(m.special_use.map(|u| u.as_imap()));
+        }
+        let mut line = format!("* LIST ({}) \"/\" ", attrs.join(" ")).into_bytes();
+        self.push_mailbox(&mut line, name);
+        line.extend_from_slice(b"\r\n");
+        Ok(line)
     }
 
     /// CLOSE: expunges `\Deleted` messages silently (unless read-only), then deselects.
@@ -295,12 +331,14 @@ impl ImapSession<'_> {
                 Ok(new) if !new.is_empty() => {
                     selected.uids.extend(new.iter().map(|s| s.uid));
                     out.extend_from_slice(format!("* {} EXISTS\r\n", selected.uids.len()).as_bytes());
-                    if !selected.read_only {
+                    if !selected.read_only && !selected.rev2 {
                         let last = selected.uids.last().copied().unwrap_or(0);
                         let claimed = mail.claim_recent(&account, &selected.name, selected.uid_validity, last);
                         selected.recent.extend(new.iter().map(|s| s.uid).filter(|&uid| uid > claimed));
                     }
-                    out.extend_from_slice(format!("* {} RECENT\r\n", selected.recent.len()).as_bytes());
+                    if !selected.rev2 {
+                        out.extend_from_slice(format!("* {} RECENT\r\n", selected.recent.len()).as_bytes());
+                    }
                 }
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "imap new-message scan failed"),

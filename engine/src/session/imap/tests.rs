@@ -216,6 +216,9 @@ mod searchres;
 #[path = "tests_binary.rs"]
 mod binary;
 
+#[path = "tests_rev2.rs"]
+mod rev2;
+
 #[path = "tests_qresync.rs"]
 mod qresync;
 

@@ -205,3 +205,17 @@ fn digest_parts_default_to_message_rfc822_and_an_encoded_message_is_opaque() {
     );
     assert_eq!(m.parts.len(), 2, "no parts below an encoded message");
 }
+
+/// RFC 9051 Appendix E: parameter value continuations (RFC 2231 §3) are joined, and an
+/// extended value (`*=` with a charset) is decoded, before the parameter is shown.
+#[test]
+fn rfc2231_continuations_are_decoded() {
+    let raw = b"Subject: c\r\nMIME-Version: 1.0\r\n\
+        Content-Type: application/octet-stream;\r\n name*0=\"long-\";\r\n name*1=\"name.bin\"\r\n\
+        Content-Disposition: attachment;\r\n filename*=utf-8''caf%C3%A9.bin\r\n\r\nxx\r\n";
+    let m = extract(raw);
+    let structure = text(&m.body_structure);
+    assert!(structure.contains("(\"name\" \"long-name.bin\")"), "{structure}");
+    assert!(structure.contains("(\"attachment\" (\"filename\" "), "{structure}");
+    assert!(!structure.contains("%C3%A9"), "{structure}");
+}
