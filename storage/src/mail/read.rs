@@ -235,19 +235,25 @@ pub(crate) fn fetch_meta(
 }
 
 /// Each message's header section as stored (its trace prefix, then the message's own header up to
-/// and including the blank line), for the messages of `uids` in UID order: one scan for all of
-/// them, where reading them one by one would cost a store round trip each.
+/// and including the blank line), for the messages of `uids` in UID order, as many as fit in
+/// `max_bytes` (at least one): one scan for all of them, where reading them one by one would cost
+/// a store round trip each.
 pub(crate) fn read_headers(
     b: &Backend,
     account: &Address,
     name: &str,
     uids: &UidSet,
+    max_bytes: u64,
 ) -> Result<Vec<(u32, Vec<u8>)>, StoreError> {
     let view = View::new(b);
     let (_, record) = view.mailbox(account, name)?;
     let mut header_ends: HashMap<u64, u64> = HashMap::new();
     let mut out = Vec::new();
+    let mut total = 0u64;
     view.messages(account, &record, uids, |uid, m| {
+        if !out.is_empty() && total >= max_bytes {
+            return Ok(());
+        }
         let end = match header_ends.get(&m.body_id) {
             Some(&end) => end,
             None => {
@@ -260,9 +266,40 @@ pub(crate) fn read_headers(
         let mut header = Vec::with_capacity(capacity(m.prefix.len() as u64 + end));
         header.extend_from_slice(&m.prefix);
         header.extend(view.body_bytes(m.body_id, m.body_len, 0..end)?);
+        total = total.saturating_add(header.len() as u64);
         out.push((uid, header));
         Ok(())
     })?;
+    Ok(out)
+}
+
+/// Whole messages of `uids` in UID order, as many as fit in `max_bytes` (at least one): FETCH of
+/// bodies reads a batch per store call instead of a store round trip per message.
+pub(crate) fn read_messages(
+    b: &Backend,
+    account: &Address,
+    name: &str,
+    uids: &UidSet,
+    max_bytes: u64,
+) -> Result<Vec<(u32, Vec<u8>)>, StoreError> {
+    let view = View::new(b);
+    let (_, record) = view.mailbox(account, name)?;
+    let mut records = Vec::new();
+    let mut total = 0u64;
+    view.messages(account, &record, uids, |uid, m| {
+        if records.is_empty() || total < max_bytes {
+            total = total.saturating_add(m.size());
+            records.push((uid, m));
+        }
+        Ok(())
+    })?;
+    let mut out = Vec::with_capacity(records.len());
+    for (uid, m) in records {
+        let mut bytes = Vec::with_capacity(capacity(m.size()));
+        bytes.extend_from_slice(&m.prefix);
+        bytes.extend(view.body_bytes(m.body_id, m.body_len, 0..m.body_len)?);
+        out.push((uid, bytes));
+    }
     Ok(out)
 }
 

@@ -20,6 +20,9 @@ use storage::mail::{FlagOp, Flags, MessageMeta, MessageSummary, SystemFlag};
 pub const FETCH_FLUSH_BYTES: usize = 64 * 1024;
 /// Messages whose metadata is read from the store in one call.
 const FETCH_BATCH: usize = 256;
+/// Message bytes read from the store in one call when bodies are fetched: a batch stops once it
+/// holds this much (or holds one message, however large), which bounds what a FETCH keeps in memory.
+const FETCH_READ_BYTES: u64 = 4 << 20;
 
 impl ImapSession<'_> {
     pub(super) async fn fetch<T: Transport>(
@@ -113,6 +116,8 @@ impl ImapSession<'_> {
                     }
                 }
             }
+            // Message contents read ahead (see below), by UID.
+            let mut contents: HashMap<u32, Vec<u8>> = HashMap::new();
             for (mut summary, meta) in messages {
                 let Some(seq) = self.selected.as_ref().and_then(|s| s.seq_of(summary.uid)) else { continue };
                 let flags_changed = match seen_now.remove(&summary.uid) {
@@ -124,17 +129,24 @@ impl ImapSession<'_> {
                     None => false,
                 };
                 let content = if needs_content {
-                    // A header-only request (the usual message-list FETCH) reads only the header.
-                    let header_end = meta.as_ref().and_then(|m| m.parts.first()).map(|p| u64::from(p.header.end));
-                    let read = match header_end {
-                        Some(end) if header_only => mail.read_range(&account, &name, summary.uid, 0..end).await,
-                        _ => mail.read_message(&account, &name, summary.uid).await,
-                    };
-                    match read {
-                        Ok(bytes) => Some(bytes),
-                        Err(storage::StoreError::NotFound(_)) => continue,
-                        Err(e) => return Ok(store_failed(out, tag, &e)),
+                    if !contents.contains_key(&summary.uid) {
+                        // The rest of this batch, as much of it as FETCH_READ_BYTES holds, in one
+                        // store call; a header-only request (the usual message-list FETCH) reads
+                        // only the headers.
+                        let rest: Vec<u32> = chunk.iter().copied().filter(|&uid| uid >= summary.uid).collect();
+                        let read = if header_only {
+                            mail.read_headers(&account, &name, uid_set(&rest), FETCH_READ_BYTES).await
+                        } else {
+                            mail.read_messages(&account, &name, uid_set(&rest), FETCH_READ_BYTES).await
+                        };
+                        match read {
+                            Ok(read) => contents.extend(read),
+                            Err(e) => return Ok(store_failed(out, tag, &e)),
+                        }
                     }
+                    // Not there: expunged since the batch's metadata was read.
+                    let Some(bytes) = contents.remove(&summary.uid) else { continue };
+                    Some(bytes)
                 } else {
                     None
                 };

@@ -8,8 +8,8 @@
 //! Flags, dates, sizes, UIDs and sequence numbers are matched on the stored summaries. Header
 //! keys match a case-insensitive (ASCII) substring of the unfolded raw field value; `BODY` matches
 //! the message text and `TEXT` the whole message, as stored (no MIME decoding). Messages are read
-//! only when a key needs their content, and only their header when no key needs the body: then
-//! the headers of [`SEARCH_BATCH`] messages come in one store call.
+//! only when a key needs their content, and only their header when no key needs the body; they
+//! come in batches of up to [`SEARCH_READ_BYTES`] per store call, not one call per message.
 
 use super::select::uid_set;
 use super::{encode_set, ok, push_string, store_failed, Flow, ImapSession};
@@ -19,8 +19,11 @@ use std::collections::HashMap;
 use storage::mail::{MessageSummary, UidSet};
 use storage::StoreError;
 
-/// Messages whose headers are read in one store call when header keys are searched.
+/// Messages looked at per batch of the search.
 const SEARCH_BATCH: usize = 256;
+/// Message bytes read from the store in one call when keys need contents (see FETCH's
+/// `FETCH_READ_BYTES`): bounds what a SEARCH holds in memory.
+const SEARCH_READ_BYTES: u64 = 4 << 20;
 /// Seconds in a day, to turn INTERNALDATE into a day number.
 const DAY_SECONDS: i64 = 86_400;
 
@@ -94,29 +97,29 @@ impl ImapSession<'_> {
         let mail = self.ctx.mail();
         let mut matched: Vec<(u32, u32, u64)> = Vec::new();
         for chunk in summaries.chunks(SEARCH_BATCH) {
-            // Header keys alone: the headers of the whole batch in one store call.
-            let mut headers: HashMap<u32, Vec<u8>> = HashMap::new();
-            if needs_content && header_only {
-                let uids: Vec<u32> = chunk.iter().map(|s| s.uid).collect();
-                match mail.read_headers(&account, &name, uid_set(&uids)).await {
-                    Ok(read) => headers.extend(read),
-                    Err(e) => return self.search_failed(out, tag, &e, saves),
-                }
-            }
+            // Contents read ahead by UID: the rest of the batch, as much as SEARCH_READ_BYTES
+            // holds, per store call (only the headers when no key needs a body).
+            let mut contents: HashMap<u32, Vec<u8>> = HashMap::new();
             for summary in chunk {
                 let Ok(index) = seqs.binary_search(&summary.uid) else { continue };
-                let content = if !needs_content {
-                    None
-                } else if header_only {
-                    // Expunged since the summaries were read: not a candidate any more.
-                    let Some(header) = headers.remove(&summary.uid) else { continue };
-                    Some(header)
-                } else {
-                    match mail.read_message(&account, &name, summary.uid).await {
-                        Ok(bytes) => Some(bytes),
-                        Err(StoreError::NotFound(_)) => continue,
-                        Err(e) => return self.search_failed(out, tag, &e, saves),
+                let content = if needs_content {
+                    if !contents.contains_key(&summary.uid) {
+                        let rest: Vec<u32> = chunk.iter().map(|s| s.uid).filter(|&uid| uid >= summary.uid).collect();
+                        let read = if header_only {
+                            mail.read_headers(&account, &name, uid_set(&rest), SEARCH_READ_BYTES).await
+                        } else {
+                            mail.read_messages(&account, &name, uid_set(&rest), SEARCH_READ_BYTES).await
+                        };
+                        match read {
+                            Ok(read) => contents.extend(read),
+                            Err(e) => return self.search_failed(out, tag, &e, saves),
+                        }
                     }
+                    // Not there: expunged since the summaries were read, no longer a candidate.
+                    let Some(bytes) = contents.remove(&summary.uid) else { continue };
+                    Some(bytes)
+                } else {
+                    None
                 };
                 let recent = self.selected.as_ref().is_some_and(|s| s.recent.contains(&summary.uid));
                 let candidate = Candidate { seq: index as u32 + 1, summary, recent, content, now };
