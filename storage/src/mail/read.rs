@@ -193,17 +193,15 @@ pub(crate) fn fetch_summaries(
 
 /// Moves offsets computed on the body to the message as read back (prefix first). A range that
 /// starts at 0 is the message header and keeps the prefix.
-fn shift(p: &PartOffsets, by: u32) -> PartOffsets {
-    let move_range = |r: &Range<u32>| {
+fn shift(mut p: PartOffsets, by: u32) -> PartOffsets {
+    let move_range = |r: Range<u32>| {
         let start = if r.start == 0 { 0 } else { r.start.saturating_add(by) };
         start..r.end.saturating_add(by)
     };
-    PartOffsets {
-        section: p.section.clone(),
-        header: move_range(&p.header),
-        body: move_range(&p.body),
-        message_header: p.message_header.as_ref().map(move_range),
-    }
+    p.header = move_range(p.header);
+    p.body = move_range(p.body);
+    p.message_header = p.message_header.map(move_range);
+    p
 }
 
 pub(crate) fn fetch_meta(
@@ -214,20 +212,19 @@ pub(crate) fn fetch_meta(
 ) -> Result<Vec<MessageMeta>, StoreError> {
     let view = View::new(b);
     let (_, record) = view.mailbox(account, name)?;
-    let mut bodies: HashMap<u64, BodyRecord> = HashMap::new();
     let mut out = Vec::new();
+    // Each body record is decoded for its message and its fields moved into the answer, not
+    // cloned: this runs for every message of a message-list FETCH. (A body shared by several
+    // messages of the mailbox is simply read once for each.)
     view.messages(account, &record, uids, |uid, m| {
-        if !bodies.contains_key(&m.body_id) {
-            bodies.insert(m.body_id, view.body(m.body_id)?);
-        }
-        let body = bodies.get(&m.body_id).ok_or_else(|| StoreError::Corrupt("body cache".into()))?;
         let by = u32::try_from(m.prefix.len()).unwrap_or(u32::MAX);
+        let meta = view.body(m.body_id)?.meta;
         out.push(MessageMeta {
             summary: summary(uid, &m),
-            envelope: body.meta.envelope.clone(),
-            body_structure: body.meta.body_structure.clone(),
-            body: body.meta.body.clone(),
-            parts: body.meta.parts.iter().map(|p| shift(p, by)).collect(),
+            envelope: meta.envelope,
+            body_structure: meta.body_structure,
+            body: meta.body,
+            parts: meta.parts.into_iter().map(|p| shift(p, by)).collect(),
         });
         Ok(())
     })?;

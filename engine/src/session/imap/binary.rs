@@ -16,6 +16,7 @@
 
 use crate::wire::cte::TransferEncoding;
 use base64::Engine;
+use std::io::Write as _;
 use storage::mail::meta::PartOffsets;
 
 /// The part names an encoding this server cannot undo.
@@ -43,7 +44,7 @@ pub(super) fn push_binary_literal(out: &mut Vec<u8>, data: &[u8]) {
     if memchr::memchr(0, data).is_some() {
         out.push(b'~');
     }
-    out.extend_from_slice(format!("{{{}}}\r\n", data.len()).as_bytes());
+    let _ = write!(out, "{{{}}}\r\n", data.len());
     out.extend_from_slice(data);
 }
 

@@ -13,13 +13,14 @@ use crate::wire::imap_fetch::{encode_section_name, parse_fetch_attrs, FetchAttr,
 use crate::wire::imap_values::{encode_date_time, parse_sequence_set};
 use std::collections::HashMap;
 use std::io;
+use std::io::Write as _;
 use storage::mail::meta::PartOffsets;
 use storage::mail::{FlagOp, Flags, MessageMeta, MessageSummary, SystemFlag};
 
 /// Buffered FETCH output is written once it reaches this size.
 pub const FETCH_FLUSH_BYTES: usize = 64 * 1024;
 /// Messages whose metadata is read from the store in one call.
-const FETCH_BATCH: usize = 256;
+const FETCH_BATCH: usize = 1024;
 /// Message bytes read from the store in one call when bodies are fetched: a batch stops once it
 /// holds this much (or holds one message, however large), which bounds what a FETCH keeps in memory.
 const FETCH_READ_BYTES: u64 = 4 << 20;
@@ -67,7 +68,7 @@ impl ImapSession<'_> {
             let vanished = super::qresync::expunged_since(&changes, since, Some(&set), largest);
             let vanished: Vec<u32> = vanished.into_iter().filter(|&uid| selected.seq_of(uid).is_none()).collect();
             if !vanished.is_empty() {
-                out.extend_from_slice(format!("* VANISHED (EARLIER) {}\r\n", super::encode_set(vanished)).as_bytes());
+                let _ = write!(out, "* VANISHED (EARLIER) {}\r\n", super::encode_set(vanished));
             }
         }
         let uids = selected.resolve(&set, by_uid);
@@ -177,7 +178,7 @@ impl ImapSession<'_> {
                 }
                 let mut binaries = binaries.into_iter();
                 let recent = self.selected.as_ref().is_some_and(|s| s.recent.contains(&summary.uid));
-                out.extend_from_slice(format!("* {seq} FETCH (").as_bytes());
+                let _ = write!(out, "* {seq} FETCH (");
                 let mut first = true;
                 for attr in &request.attrs {
                     if !first {
@@ -195,7 +196,7 @@ impl ImapSession<'_> {
                         FetchAttr::BinarySize { part } => {
                             let size = binaries.next().map_or(0, |d| d.len());
                             encode_binary_name(out, "BINARY.SIZE", part);
-                            out.extend_from_slice(format!(" {size}").as_bytes());
+                            let _ = write!(out, " {size}");
                         }
                         _ => encode_attr(out, attr, &summary, recent, meta.as_ref(), content.as_deref()),
                     }
@@ -243,7 +244,9 @@ fn encode_attr(
     let whole = meta.and_then(|m| m.parts.first());
     let raw = content.unwrap_or_default();
     match attr {
-        FetchAttr::Uid => out.extend_from_slice(format!("UID {}", s.uid).as_bytes()),
+        FetchAttr::Uid => {
+            let _ = write!(out, "UID {}", s.uid);
+        }
         FetchAttr::Flags => {
             out.extend_from_slice(b"FLAGS ");
             encode_flags_recent(out, &s.flags, recent);
@@ -252,8 +255,12 @@ fn encode_attr(
             out.extend_from_slice(b"INTERNALDATE ");
             encode_date_time(out, s.internal_date);
         }
-        FetchAttr::Rfc822Size => out.extend_from_slice(format!("RFC822.SIZE {}", s.size).as_bytes()),
-        FetchAttr::ModSeq => out.extend_from_slice(format!("MODSEQ ({})", s.modseq).as_bytes()),
+        FetchAttr::Rfc822Size => {
+            let _ = write!(out, "RFC822.SIZE {}", s.size);
+        }
+        FetchAttr::ModSeq => {
+            let _ = write!(out, "MODSEQ ({})", s.modseq);
+        }
         FetchAttr::Envelope => {
             out.extend_from_slice(b"ENVELOPE ");
             out.extend_from_slice(meta.map_or(&b"NIL"[..], |m| &m.envelope));
@@ -295,7 +302,7 @@ fn encode_attr(
 fn cut<'a>(data: &'a [u8], partial: Option<(u64, u64)>, out: &mut Vec<u8>) -> &'a [u8] {
     match partial {
         Some((origin, length)) => {
-            out.extend_from_slice(format!("<{origin}>").as_bytes());
+            let _ = write!(out, "<{origin}>");
             let start = origin.min(data.len() as u64) as usize;
             let end = origin.saturating_add(length).min(data.len() as u64) as usize;
             &data[start..end]
@@ -305,7 +312,7 @@ fn cut<'a>(data: &'a [u8], partial: Option<(u64, u64)>, out: &mut Vec<u8>) -> &'
 }
 
 fn push_literal(out: &mut Vec<u8>, data: &[u8]) {
-    out.extend_from_slice(format!("{{{}}}\r\n", data.len()).as_bytes());
+    let _ = write!(out, "{{{}}}\r\n", data.len());
     out.extend_from_slice(data);
 }
 
