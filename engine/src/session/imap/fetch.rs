@@ -6,6 +6,7 @@
 //! buffered, so a large FETCH never holds the whole answer in memory.
 
 use super::binary::{binary_content, encode_binary_name, push_binary_literal};
+use super::read_ahead::ReadAhead;
 use super::select::{encode_flags_recent, uid_set};
 use super::{reply, store_failed, Flow, ImapSession};
 use crate::io::Transport;
@@ -117,8 +118,7 @@ impl ImapSession<'_> {
                     }
                 }
             }
-            // Message contents read ahead (see below), by UID.
-            let mut contents: HashMap<u32, Vec<u8>> = HashMap::new();
+            let mut ahead = ReadAhead::new(header_only, FETCH_READ_BYTES);
             for (mut summary, meta) in messages {
                 let Some(seq) = self.selected.as_ref().and_then(|s| s.seq_of(summary.uid)) else { continue };
                 let flags_changed = match seen_now.remove(&summary.uid) {
@@ -130,24 +130,13 @@ impl ImapSession<'_> {
                     None => false,
                 };
                 let content = if needs_content {
-                    if !contents.contains_key(&summary.uid) {
-                        // The rest of this batch, as much of it as FETCH_READ_BYTES holds, in one
-                        // store call; a header-only request (the usual message-list FETCH) reads
-                        // only the headers.
-                        let rest: Vec<u32> = chunk.iter().copied().filter(|&uid| uid >= summary.uid).collect();
-                        let read = if header_only {
-                            mail.read_headers(&account, &name, uid_set(&rest), FETCH_READ_BYTES).await
-                        } else {
-                            mail.read_messages(&account, &name, uid_set(&rest), FETCH_READ_BYTES).await
-                        };
-                        match read {
-                            Ok(read) => contents.extend(read),
-                            Err(e) => return Ok(store_failed(out, tag, &e)),
-                        }
+                    // A header-only request (the usual message-list FETCH) reads only headers.
+                    match ahead.take(&mail, &account, &name, chunk, summary.uid).await {
+                        Ok(Some(bytes)) => Some(bytes),
+                        // Expunged since the batch's metadata was read.
+                        Ok(None) => continue,
+                        Err(e) => return Ok(store_failed(out, tag, &e)),
                     }
-                    // Not there: expunged since the batch's metadata was read.
-                    let Some(bytes) = contents.remove(&summary.uid) else { continue };
-                    Some(bytes)
                 } else {
                     None
                 };

@@ -38,6 +38,7 @@ mod list;
 mod mailbox;
 mod names;
 mod qresync;
+mod read_ahead;
 mod search;
 mod select;
 mod store;

@@ -11,11 +11,10 @@
 //! only when a key needs their content, and only their header when no key needs the body; they
 //! come in batches of up to [`SEARCH_READ_BYTES`] per store call, not one call per message.
 
-use super::select::uid_set;
+use super::read_ahead::ReadAhead;
 use super::{encode_set, ok, push_string, store_failed, Flow, ImapSession};
 use crate::wire::imap_search::{parse_search, requests_save, SearchKey, SearchReturn};
 use crate::wire::imap_values::{days_from_civil, SeqNumber, SequenceSet};
-use std::collections::HashMap;
 use storage::mail::{MessageSummary, UidSet};
 use storage::StoreError;
 
@@ -97,27 +96,18 @@ impl ImapSession<'_> {
         let mail = self.ctx.mail();
         let mut matched: Vec<(u32, u32, u64)> = Vec::new();
         for chunk in summaries.chunks(SEARCH_BATCH) {
-            // Contents read ahead by UID: the rest of the batch, as much as SEARCH_READ_BYTES
-            // holds, per store call (only the headers when no key needs a body).
-            let mut contents: HashMap<u32, Vec<u8>> = HashMap::new();
+            // Only the headers when no key needs a body.
+            let mut ahead = ReadAhead::new(header_only, SEARCH_READ_BYTES);
+            let batch: Vec<u32> = chunk.iter().map(|s| s.uid).collect();
             for summary in chunk {
                 let Ok(index) = seqs.binary_search(&summary.uid) else { continue };
                 let content = if needs_content {
-                    if !contents.contains_key(&summary.uid) {
-                        let rest: Vec<u32> = chunk.iter().map(|s| s.uid).filter(|&uid| uid >= summary.uid).collect();
-                        let read = if header_only {
-                            mail.read_headers(&account, &name, uid_set(&rest), SEARCH_READ_BYTES).await
-                        } else {
-                            mail.read_messages(&account, &name, uid_set(&rest), SEARCH_READ_BYTES).await
-                        };
-                        match read {
-                            Ok(read) => contents.extend(read),
-                            Err(e) => return self.search_failed(out, tag, &e, saves),
-                        }
+                    match ahead.take(&mail, &account, &name, &batch, summary.uid).await {
+                        Ok(Some(bytes)) => Some(bytes),
+                        // Expunged since the summaries were read: no longer a candidate.
+                        Ok(None) => continue,
+                        Err(e) => return self.search_failed(out, tag, &e, saves),
                     }
-                    // Not there: expunged since the summaries were read, no longer a candidate.
-                    let Some(bytes) = contents.remove(&summary.uid) else { continue };
-                    Some(bytes)
                 } else {
                     None
                 };
