@@ -161,13 +161,17 @@ impl MailStore {
     }
 
     pub async fn rename_mailbox(&self, account: &Address, from: &str, to: &str) -> Result<(), StoreError> {
-        let (account, from, to) = (account.clone(), from.to_string(), to.to_string());
-        self.write(move |t| mailboxes::rename_mailbox(t, &account, &from, &to)).await
+        let (account2, from2, to) = (account.clone(), from.to_string(), to.to_string());
+        self.write(move |t| mailboxes::rename_mailbox(t, &account2, &from2, &to)).await?;
+        self.forget_recent(account, from);
+        Ok(())
     }
 
     pub async fn delete_mailbox(&self, account: &Address, name: &str) -> Result<(), StoreError> {
-        let (account, name) = (account.clone(), name.to_string());
-        self.write(move |t| mailboxes::delete_mailbox(t, &account, &name)).await
+        let (account2, name2) = (account.clone(), name.to_string());
+        self.write(move |t| mailboxes::delete_mailbox(t, &account2, &name2)).await?;
+        self.forget_recent(account, name);
+        Ok(())
     }
 
     /// Every mailbox of the account, ordered by name.

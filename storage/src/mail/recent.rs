@@ -16,6 +16,14 @@ use std::sync::Mutex;
 #[derive(Debug, Default)]
 pub(crate) struct RecentClaims(Mutex<HashMap<(String, String, u32), u32>>);
 
+impl RecentClaims {
+    /// Mailboxes with claims (for tests).
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+}
+
 impl MailStore {
     /// Claims the UIDs up to `up_to` as recent to the caller; returns the highest UID claimed
     /// before, so that the caller's recent messages are those above it (and up to `up_to`).
@@ -25,6 +33,14 @@ impl MailStore {
         let before = *claimed;
         *claimed = before.max(up_to);
         before
+    }
+
+    /// Drops the claims of mailbox `name` and its inferiors (after DELETE or RENAME), so the map
+    /// does not keep an entry for every mailbox an account ever had.
+    pub(crate) fn forget_recent(&self, account: &Address, name: &str) {
+        let mut claims = self.store.recent_claims().0.lock().unwrap_or_else(|e| e.into_inner());
+        let inferiors = format!("{name}/");
+        claims.retain(|(a, m, _), _| a != account.as_str() || (m != name && !m.starts_with(&inferiors)));
     }
 
     /// The highest UID claimed as recent so far: the messages above it are recent.

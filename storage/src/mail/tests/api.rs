@@ -249,3 +249,19 @@ async fn append_all_stores_every_message_in_one_commit_or_none() {
     assert_eq!((status.messages, status.uid_next), (4, 5));
     assert!(f.mail.check().await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn recent_claims_go_with_their_mailbox() {
+    let f = fixture();
+    for name in ["Lists", "Lists/rust", "Listsx", "Gone"] {
+        let info = f.mail.create_mailbox(&f.alice, name, None).await.unwrap();
+        f.mail.claim_recent(&f.alice, name, info.uid_validity, 5);
+    }
+    assert_eq!(f.store.recent_claims().len(), 4);
+    f.mail.delete_mailbox(&f.alice, "Gone").await.unwrap();
+    assert_eq!(f.store.recent_claims().len(), 3, "a deleted mailbox's claims are dropped");
+    f.mail.rename_mailbox(&f.alice, "Lists", "Groups").await.unwrap();
+    assert_eq!(f.store.recent_claims().len(), 1, "the renamed mailbox and its inferiors, not Listsx");
+    let info = f.mail.mailbox(&f.alice, "Listsx").await.unwrap();
+    assert_eq!(f.mail.recent_claimed(&f.alice, "Listsx", info.uid_validity), 5);
+}
