@@ -4,8 +4,7 @@
 
 mod common;
 
-use common::Server;
-use std::process::Command;
+use common::{run, Server};
 
 const USER: &str = "erin@example.test";
 const PASSWORD: &str = "erin's long pass phrase";
@@ -104,10 +103,6 @@ fn python_imaplib_mail_session() {
     server.add_user(USER, PASSWORD);
     let cert = server.cert_path();
     let port = server.imaps.to_string();
-    let out = Command::new("python3")
-        .args(["-c", SCRIPT, cert.to_str().expect("path"), &port, USER, PASSWORD])
-        .output()
-        .unwrap_or_else(|e| panic!("python3 is required for this test (.ci/run installs it): {e}"));
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success() && text.contains("imap e2e ok"), "{text}\nserver log:\n{}", server.log_text());
+    let (ok, text) = run("python3", &["-c", SCRIPT, cert.to_str().expect("path"), &port, USER, PASSWORD], "");
+    assert!(ok && text.contains("imap e2e ok"), "{text}\nserver log:\n{}", server.log_text());
 }
