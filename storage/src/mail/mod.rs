@@ -297,31 +297,19 @@ impl MailStore {
         self.read(move |b| read::fetch_meta(b, &account, &mailbox, &uids)).await
     }
 
-    /// The header section of each message of `uids` (trace prefix and the message's own header),
-    /// in UID order, as many as fit in `max_bytes` (at least one), read in one store call: what a
-    /// SEARCH on header keys or a message-list FETCH needs.
-    pub async fn read_headers(
+    /// The `extent` (header section or whole message) of the messages of `uids` in UID order, as
+    /// many as fit in `max_bytes` (at least one, however large), read in one store call; the
+    /// caller asks again from the UID after the last returned. What FETCH and SEARCH read.
+    pub async fn read_batch(
         &self,
         account: &Address,
         mailbox: &str,
         uids: UidSet,
+        extent: Extent,
         max_bytes: u64,
     ) -> Result<Vec<(u32, Vec<u8>)>, StoreError> {
         let (account, mailbox) = (account.clone(), mailbox.to_string());
-        self.read(move |b| read::read_headers(b, &account, &mailbox, &uids, max_bytes)).await
-    }
-
-    /// Whole messages of `uids` in UID order, as many as fit in `max_bytes` (at least one, however
-    /// large), read in one store call; the caller asks again from the UID after the last returned.
-    pub async fn read_messages(
-        &self,
-        account: &Address,
-        mailbox: &str,
-        uids: UidSet,
-        max_bytes: u64,
-    ) -> Result<Vec<(u32, Vec<u8>)>, StoreError> {
-        let (account, mailbox) = (account.clone(), mailbox.to_string());
-        self.read(move |b| read::read_messages(b, &account, &mailbox, &uids, max_bytes)).await
+        self.read(move |b| read::read_batch(b, &account, &mailbox, &uids, extent, max_bytes)).await
     }
 
     /// The whole message as stored: its prefix, then the body.

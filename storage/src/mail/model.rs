@@ -284,6 +284,18 @@ pub struct MessageMeta {
     pub parts: Vec<PartOffsets>,
 }
 
+/// How much of each message [`MailStore::read_batch`] reads.
+///
+/// [`MailStore::read_batch`]: crate::mail::MailStore::read_batch
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Extent {
+    /// The header section: the trace prefix, then the message's own header up to and including
+    /// the blank line (what header SEARCH keys and `BODY[HEADER]` need).
+    Header,
+    /// The whole message as stored.
+    Whole,
+}
+
 /// Result of `store_flags`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FlagUpdate {

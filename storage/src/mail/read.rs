@@ -4,7 +4,7 @@
 use crate::accounts::account_key;
 use crate::mail::mailboxes::{info, normalise_name};
 use crate::mail::meta::PartOffsets;
-use crate::mail::model::{Change, MailboxInfo, MailboxStatus, MessageMeta, MessageSummary, UidSet};
+use crate::mail::model::{Change, Extent, MailboxInfo, MailboxStatus, MessageMeta, MessageSummary, UidSet};
 use crate::mail::record::{
     account_prefix, body_key, change_key, chunk_key, mailbox_key, mailbox_messages_prefix, message_key, modseq_of_key,
     name_of_key, uid_of_key, BodyRecord, ChangeRecord, MailboxRecord, MessageRecord, CHUNK_BYTES,
@@ -231,19 +231,20 @@ pub(crate) fn fetch_meta(
     Ok(out)
 }
 
-/// Each message's header section as stored (its trace prefix, then the message's own header up to
-/// and including the blank line), for the messages of `uids` in UID order, as many as fit in
-/// `max_bytes` (at least one): one scan for all of them, where reading them one by one would cost
-/// a store round trip each.
-pub(crate) fn read_headers(
+/// The `extent` of the messages of `uids` in UID order, as many as fit in `max_bytes` (at least
+/// one, however large): one scan for all of them, where reading them one by one would cost a
+/// store round trip each.
+pub(crate) fn read_batch(
     b: &Backend,
     account: &Address,
     name: &str,
     uids: &UidSet,
+    extent: Extent,
     max_bytes: u64,
 ) -> Result<Vec<(u32, Vec<u8>)>, StoreError> {
     let view = View::new(b);
     let (_, record) = view.mailbox(account, name)?;
+    // Where each body's header ends (a body may be shared by several messages).
     let mut header_ends: HashMap<u64, u64> = HashMap::new();
     let mut out = Vec::new();
     let mut total = 0u64;
@@ -251,52 +252,25 @@ pub(crate) fn read_headers(
         if !out.is_empty() && total >= max_bytes {
             return Ok(());
         }
-        let end = match header_ends.get(&m.body_id) {
-            Some(&end) => end,
-            None => {
-                let body = view.body(m.body_id)?;
-                let end = body.meta.parts.first().map_or(0, |p| u64::from(p.header.end));
-                header_ends.insert(m.body_id, end);
-                end
-            }
+        let end = match extent {
+            Extent::Whole => m.body_len,
+            Extent::Header => match header_ends.get(&m.body_id) {
+                Some(&end) => end,
+                None => {
+                    let meta = view.body(m.body_id)?.meta;
+                    let end = meta.parts.first().map_or(0, |p| u64::from(p.header.end));
+                    header_ends.insert(m.body_id, end);
+                    end
+                }
+            },
         };
-        let mut header = Vec::with_capacity(capacity(m.prefix.len() as u64 + end));
-        header.extend_from_slice(&m.prefix);
-        header.extend(view.body_bytes(m.body_id, m.body_len, 0..end)?);
-        total = total.saturating_add(header.len() as u64);
-        out.push((uid, header));
-        Ok(())
-    })?;
-    Ok(out)
-}
-
-/// Whole messages of `uids` in UID order, as many as fit in `max_bytes` (at least one): FETCH of
-/// bodies reads a batch per store call instead of a store round trip per message.
-pub(crate) fn read_messages(
-    b: &Backend,
-    account: &Address,
-    name: &str,
-    uids: &UidSet,
-    max_bytes: u64,
-) -> Result<Vec<(u32, Vec<u8>)>, StoreError> {
-    let view = View::new(b);
-    let (_, record) = view.mailbox(account, name)?;
-    let mut records = Vec::new();
-    let mut total = 0u64;
-    view.messages(account, &record, uids, |uid, m| {
-        if records.is_empty() || total < max_bytes {
-            total = total.saturating_add(m.size());
-            records.push((uid, m));
-        }
-        Ok(())
-    })?;
-    let mut out = Vec::with_capacity(records.len());
-    for (uid, m) in records {
-        let mut bytes = Vec::with_capacity(capacity(m.size()));
+        let mut bytes = Vec::with_capacity(capacity(m.prefix.len() as u64 + end));
         bytes.extend_from_slice(&m.prefix);
-        bytes.extend(view.body_bytes(m.body_id, m.body_len, 0..m.body_len)?);
+        bytes.extend(view.body_bytes(m.body_id, m.body_len, 0..end)?);
+        total = total.saturating_add(bytes.len() as u64);
         out.push((uid, bytes));
-    }
+        Ok(())
+    })?;
     Ok(out)
 }
 

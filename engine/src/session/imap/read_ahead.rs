@@ -3,14 +3,14 @@
 //! store round trip per message. Only the header sections are read when nothing else is needed.
 
 use std::collections::HashMap;
-use storage::mail::MailStore;
+use storage::mail::{Extent, MailStore};
 use storage::{Address, StoreError};
 
 /// The contents read so far of one batch, by UID.
 #[derive(Debug)]
 pub(super) struct ReadAhead {
-    /// Read only each message's header section (trace prefix and the message's own header).
-    header_only: bool,
+    /// Each message's header section only, or the whole message.
+    extent: Extent,
     /// Bytes one store call may return (it returns one message however large).
     budget: u64,
     contents: HashMap<u32, Vec<u8>>,
@@ -18,7 +18,8 @@ pub(super) struct ReadAhead {
 
 impl ReadAhead {
     pub fn new(header_only: bool, budget: u64) -> ReadAhead {
-        ReadAhead { header_only, budget, contents: HashMap::new() }
+        let extent = if header_only { Extent::Header } else { Extent::Whole };
+        ReadAhead { extent, budget, contents: HashMap::new() }
     }
 
     /// The content of `uid`, one of `batch` (ascending UIDs): from what was read ahead, or read
@@ -35,12 +36,7 @@ impl ReadAhead {
         if !self.contents.contains_key(&uid) {
             let rest: Vec<u32> = batch.iter().copied().filter(|&u| u >= uid).collect();
             let set = super::select::uid_set(&rest);
-            let read = if self.header_only {
-                mail.read_headers(account, mailbox, set, self.budget).await?
-            } else {
-                mail.read_messages(account, mailbox, set, self.budget).await?
-            };
-            self.contents.extend(read);
+            self.contents.extend(mail.read_batch(account, mailbox, set, self.extent, self.budget).await?);
         }
         Ok(self.contents.remove(&uid))
     }

@@ -60,7 +60,7 @@ async fn messages_read_back_byte_exact_with_prefix_and_part_slices() {
     let bytes = f.mail.read_range(&f.alice, "INBOX", 2, 0..u64::from(header.end)).await.unwrap();
     assert!(bytes.starts_with(&prefix) && bytes.ends_with(b"boundary=\"b1\"\r\n\r\n"));
     // The header sections of many messages in one call equal the header slices read one by one.
-    let headers = f.mail.read_headers(&f.alice, "INBOX", UidSet::all(), u64::MAX).await.unwrap();
+    let headers = f.mail.read_batch(&f.alice, "INBOX", UidSet::all(), Extent::Header, u64::MAX).await.unwrap();
     assert_eq!(headers.len(), corpus::ALL.len());
     for (meta, (uid, header)) in f.mail.fetch_meta(&f.alice, "INBOX", UidSet::all()).await.unwrap().iter().zip(&headers)
     {
@@ -68,20 +68,20 @@ async fn messages_read_back_byte_exact_with_prefix_and_part_slices() {
         let end = u64::from(meta.parts[0].header.end);
         assert_eq!(header, &f.mail.read_range(&f.alice, "INBOX", *uid, 0..end).await.unwrap(), "uid {uid}");
     }
-    let some = f.mail.read_headers(&f.alice, "INBOX", UidSet::range(2..=3), u64::MAX).await.unwrap();
+    let some = f.mail.read_batch(&f.alice, "INBOX", UidSet::range(2..=3), Extent::Header, u64::MAX).await.unwrap();
     assert_eq!(some.iter().map(|h| h.0).collect::<Vec<_>>(), [2, 3]);
-    let one = f.mail.read_headers(&f.alice, "INBOX", UidSet::all(), 1).await.unwrap();
+    let one = f.mail.read_batch(&f.alice, "INBOX", UidSet::all(), Extent::Header, 1).await.unwrap();
     assert_eq!(one.iter().map(|h| h.0).collect::<Vec<_>>(), [1], "at least one, then the budget stops it");
     // Whole messages in batches bounded by bytes: each equals its one-by-one read.
-    let all = f.mail.read_messages(&f.alice, "INBOX", UidSet::all(), u64::MAX).await.unwrap();
+    let all = f.mail.read_batch(&f.alice, "INBOX", UidSet::all(), Extent::Whole, u64::MAX).await.unwrap();
     assert_eq!(all.len(), corpus::ALL.len());
     for (uid, bytes) in &all {
         assert_eq!(bytes, &f.mail.read_message(&f.alice, "INBOX", *uid).await.unwrap(), "uid {uid}");
     }
-    let first = f.mail.read_messages(&f.alice, "INBOX", UidSet::all(), 1).await.unwrap();
+    let first = f.mail.read_batch(&f.alice, "INBOX", UidSet::all(), Extent::Whole, 1).await.unwrap();
     assert_eq!(first.len(), 1, "a budget smaller than a message still reads that message");
     let budget = (all[0].1.len() + all[1].1.len()) as u64;
-    let two = f.mail.read_messages(&f.alice, "INBOX", UidSet::all(), budget).await.unwrap();
+    let two = f.mail.read_batch(&f.alice, "INBOX", UidSet::all(), Extent::Whole, budget).await.unwrap();
     assert_eq!(two.iter().map(|m| m.0).collect::<Vec<_>>(), [1, 2], "stops once the budget is reached");
 }
 
