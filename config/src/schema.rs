@@ -42,6 +42,8 @@ pub struct Config {
     #[serde(default)]
     pub queue: QueueConfig,
     #[serde(default)]
+    pub store: StoreConfig,
+    #[serde(default)]
     pub log: LogConfig,
     /// Load-test targets by name (`local`, `norman`); read by `mailgenic-loadtest` only.
     #[serde(default)]
@@ -280,6 +282,22 @@ impl SmtpConfig {
     }
 }
 
+/// The mail store.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreConfig {
+    /// Change log entries kept per account (one per append, flag change or expunge; a few dozen
+    /// bytes each). IMAP sessions and QRESYNC clients that come back from an older MODSEQ are
+    /// answered by comparing UIDs instead, so this bounds disk use, not what clients can do.
+    pub change_log_keep: u64,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig { change_log_keep: 100_000 }
+    }
+}
+
 /// Logging.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -368,6 +386,9 @@ impl Config {
         }
         if self.data_dir.as_os_str().is_empty() {
             return Err(("data_dir", "must not be empty".into()));
+        }
+        if self.store.change_log_keep == 0 {
+            return Err(("store.change_log_keep", "must be at least 1".into()));
         }
         let available = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
         if self.cores > available.max(1) * 4 {

@@ -153,3 +153,13 @@ fn queue_retry_bounds() {
         "timeouts.lmtp_reply_secs"
     );
 }
+
+#[test]
+fn the_change_log_keeps_a_named_number_of_entries() {
+    assert_eq!(load(MINIMAL).expect("defaults").store.change_log_keep, 100_000);
+    let c = load(&format!("{MINIMAL}[store]\nchange_log_keep = 5000\n")).expect("set");
+    assert_eq!(c.store.change_log_keep, 5000);
+    let e = load(&format!("{MINIMAL}[store]\nchange_log_keep = 0\n")).unwrap_err();
+    assert_eq!(e.key, "store.change_log_keep");
+    assert!(e.problem.contains("at least 1"), "{e}");
+}

@@ -9,7 +9,7 @@ use mailgenic_config::Config;
 use std::io::{BufRead, IsTerminal};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use storage::{Store, StoreError};
+use storage::StoreError;
 
 #[derive(Debug, Parser)]
 #[command(name = "mailgenic", version, about = "Mailgenic mail server: SMTP, LMTP and IMAP on one host")]
@@ -276,7 +276,7 @@ fn read_password(from_stdin: bool) -> anyhow::Result<String> {
 fn administer(config: &Config, request: Request) -> anyhow::Result<()> {
     let response = match admin::send(&config.listen.admin_socket, &request)? {
         Some(response) => response,
-        None => match Store::open(&config.store_path()) {
+        None => match crate::open_store(config) {
             Ok(store) => admin::execute(&store, &request, None),
             Err(StoreError::Locked(_)) => anyhow::bail!(
                 "the store is in use by a running server, but its admin socket {} does not answer",

@@ -19,3 +19,9 @@ pub mod mta;
 pub mod server;
 pub mod session;
 pub mod wire;
+
+/// Opens the store of `config` with its `[store]` options.
+pub fn open_store(config: &mailgenic_config::Config) -> Result<storage::Store, storage::StoreError> {
+    let options = storage::StoreOptions { change_log_keep: config.store.change_log_keep };
+    storage::Store::open_with(&config.store_path(), options)
+}

@@ -31,4 +31,4 @@ mod error;
 pub use accounts::Account;
 pub use address::{Address, Domain};
 pub use error::StoreError;
-pub use rocks::Store;
+pub use rocks::{Store, StoreOptions};

@@ -73,6 +73,7 @@ struct Inner {
 pub(crate) struct Backend {
     db: DB,
     path: PathBuf,
+    pub(crate) options: StoreOptions,
     /// Test hook: when set, every write fails as a full disk would.
     #[cfg(test)]
     pub(crate) fail_writes: std::sync::atomic::AtomicBool,
@@ -139,6 +140,25 @@ impl std::fmt::Debug for Store {
     }
 }
 
+/// What an operator may tune about a store (the `[store]` section of the configuration).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreOptions {
+    /// Change log entries kept per account (one per append, flag change or expunge). A client
+    /// resynchronising from an older MODSEQ is answered by comparing UIDs instead of from the log
+    /// (IMAP sessions and QRESYNC do this on their own), so this bounds the log's size, not what
+    /// clients can do.
+    pub change_log_keep: u64,
+}
+
+/// Default of [`StoreOptions::change_log_keep`]: a few MiB of log per account.
+pub const DEFAULT_CHANGE_LOG_KEEP: u64 = 100_000;
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions { change_log_keep: DEFAULT_CHANGE_LOG_KEEP }
+    }
+}
+
 /// All column families' memtables together: past it RocksDB flushes the largest, so the store's
 /// write memory stays bounded whatever the load.
 pub const MEMTABLE_BUDGET_BYTES: usize = 128 << 20;
@@ -147,6 +167,11 @@ impl Store {
     /// Opens (creating if needed) the store in directory `path`. Fails with
     /// [`StoreError::Locked`] when another process has it open.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
+        Store::open_with(path, StoreOptions::default())
+    }
+
+    /// [`Store::open`] with tuned options.
+    pub fn open_with(path: &Path, store_options: StoreOptions) -> Result<Store, StoreError> {
         std::fs::create_dir_all(path)
             .map_err(|e| StoreError::Unavailable(format!("cannot create {}: {e}", path.display())))?;
         let mut options = Options::default();
@@ -169,6 +194,7 @@ impl Store {
         let backend = Arc::new(Backend {
             db,
             path: path.to_path_buf(),
+            options: StoreOptions { change_log_keep: store_options.change_log_keep.max(1) },
             #[cfg(test)]
             fail_writes: std::sync::atomic::AtomicBool::new(false),
             #[cfg(test)]

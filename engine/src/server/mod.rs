@@ -57,7 +57,7 @@ pub fn serve(config: Config) -> anyhow::Result<()> {
     let cores = config.core_count();
     let bound = listeners::bind_all(&config, cores)?;
     privileges::drop_to(&config)?;
-    let store = Store::open(&config.store_path()).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let store = crate::open_store(&config).map_err(|e| anyhow::anyhow!("{e}"))?;
     let verify_threads = if config.auth.verify_threads == 0 { cores } else { config.auth.verify_threads };
     let auth = Authenticator::start(store.clone(), config.auth.clone(), verify_threads)?;
     let lmtp = bind_lmtp(&config)?;

@@ -150,7 +150,7 @@ impl World {
             "hostname = \"mail.example.test\"\ndata_dir = \"data\"\n[auth]\nfailure_delay_ms = 5\nfailure_delay_max_ms = 20\n{extra_config}"
         );
         let config = Config::from_toml(&text, &dir.path().join("test.toml")).expect("test config");
-        let store = Store::open(&config.store_path()).expect("store");
+        let store = crate::open_store(&config).expect("store");
         store.add_domain(&Domain::parse("example.test").expect("domain")).expect("add domain");
         let hash = storage::password::hash(PASSWORD.as_bytes()).expect("hash");
         store.add_account(&Address::parse(USER).expect("address"), &hash).expect("add account");

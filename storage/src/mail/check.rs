@@ -86,6 +86,10 @@ pub(crate) fn check(backend: &Backend) -> Result<Vec<String>, StoreError> {
             Some(s) if modseq > s.modseq => {
                 problems.push(format!("{account} change {modseq}: above the account's MODSEQ {}", s.modseq))
             }
+            Some(s) if modseq <= s.change_horizon => problems.push(format!(
+                "{account} change {modseq}: at or below the change log's horizon {} (pruned entries are back)",
+                s.change_horizon
+            )),
             Some(_) => {}
             None => problems.push(format!("{account} change {modseq}: account without mail state")),
         }

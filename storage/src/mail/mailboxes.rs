@@ -9,7 +9,8 @@ use crate::accounts::account_key;
 use crate::mail::messages::remove_message;
 use crate::mail::model::{ChangeNotice, MailboxInfo, SpecialUse};
 use crate::mail::record::{
-    account_prefix, mailbox_key, mailbox_messages_prefix, name_of_key, uid_of_key, AccountState, MailboxRecord,
+    account_prefix, change_key, mailbox_key, mailbox_messages_prefix, name_of_key, uid_of_key, AccountState,
+    MailboxRecord,
 };
 use crate::mail::txn::{Cf, Txn};
 use crate::{Address, StoreError};
@@ -62,7 +63,19 @@ pub(crate) fn load_state(txn: &Txn<'_>, account: &Address) -> Result<AccountStat
     }
 }
 
-pub(crate) fn save_state(txn: &mut Txn<'_>, account: &Address, state: &AccountState) {
+/// Saves the account's counters, pruning the change log first when it holds more than
+/// `change_log_keep` entries by an eighth (so pruning is one range deletion now and then, not one
+/// per commit): the oldest go, and the horizon tells readers the log no longer reaches below it.
+pub(crate) fn save_state(txn: &mut Txn<'_>, account: &Address, state: &mut AccountState) {
+    let keep = txn.change_log_keep();
+    let held = state.modseq.saturating_sub(state.change_horizon);
+    if held > keep.saturating_add(keep / 8) {
+        let horizon = state.modseq - keep;
+        let (from, until) =
+            (change_key(account.as_str(), state.change_horizon), change_key(account.as_str(), horizon + 1));
+        txn.delete_range(Cf::Changes, from, until);
+        state.change_horizon = horizon;
+    }
     txn.put(Cf::AccountState, account_prefix(account.as_str()), state.encode());
 }
 
@@ -125,7 +138,7 @@ pub(crate) fn create_account_mail(
         save_mailbox(txn, account, name, &r);
         txn.put(Cf::Subscriptions, mailbox_key(account.as_str(), name), Vec::new());
     }
-    save_state(txn, account, &state);
+    save_state(txn, account, &mut state);
     Ok(())
 }
 
@@ -164,7 +177,7 @@ pub(crate) fn create_mailbox(
     create_superiors(txn, account, &mut state, &name)?;
     let r = new_record(&mut state, special_use);
     save_mailbox(txn, account, &name, &r);
-    save_state(txn, account, &state);
+    save_state(txn, account, &mut state);
     Ok(info(name, &r))
 }
 
@@ -240,7 +253,7 @@ pub(crate) fn rename_mailbox(txn: &mut Txn<'_>, account: &Address, from: &str, t
         save_mailbox(txn, account, &new, &r);
     }
     create_superiors(txn, account, &mut state, &to)?;
-    save_state(txn, account, &state);
+    save_state(txn, account, &mut state);
     Ok(())
 }
 

@@ -154,7 +154,7 @@ pub(crate) fn append(
         appended.push(insert(txn, account, &mut state, &mut record, message)?);
     }
     save_mailbox(txn, account, &name, &record);
-    save_state(txn, account, &state);
+    save_state(txn, account, &mut state);
     notify(txn, account, &name, &record);
     Ok(appended)
 }
@@ -198,7 +198,7 @@ pub(crate) fn deliver(
         let result = insert(txn, &recipient.account, &mut state, &mut inbox, message);
         if result.is_ok() {
             save_mailbox(txn, &recipient.account, "INBOX", &inbox);
-            save_state(txn, &recipient.account, &state);
+            save_state(txn, &recipient.account, &mut state);
             notify(txn, &recipient.account, "INBOX", &inbox);
         }
         out.push(result);
@@ -271,7 +271,7 @@ pub(crate) fn store_flags(
     }
     if !update.updated.is_empty() {
         save_mailbox(txn, account, &name, &record);
-        save_state(txn, account, &state);
+        save_state(txn, account, &mut state);
         notify(txn, account, &name, &record);
     }
     Ok(update)
@@ -331,7 +331,7 @@ pub(crate) fn expunge(
     if !gone.is_empty() {
         raise_uid_floor(txn, account, &mut record)?;
         save_mailbox(txn, account, &name, &record);
-        save_state(txn, account, &state);
+        save_state(txn, account, &mut state);
         notify(txn, account, &name, &record);
     }
     Ok(gone)
@@ -375,7 +375,7 @@ pub(crate) fn copy(
     }
     save_mailbox(txn, account, &from, &source);
     notify(txn, account, &from, &source);
-    save_state(txn, account, &state);
+    save_state(txn, account, &mut state);
     Ok(result)
 }
 

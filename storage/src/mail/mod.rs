@@ -374,13 +374,9 @@ impl MailStore {
         self.read(move |b| read::status(b, &account, &mailbox)).await
     }
 
-    /// The mailbox's changes with MODSEQ above `modseq`, in MODSEQ order (CONDSTORE/QRESYNC).
-    pub async fn changes_since(
-        &self,
-        account: &Address,
-        mailbox: &str,
-        modseq: u64,
-    ) -> Result<Vec<Change>, StoreError> {
+    /// The mailbox's changes with MODSEQ above `modseq`, in MODSEQ order (CONDSTORE/QRESYNC),
+    /// and whether the change log still reaches back that far ([`Changes::complete`]).
+    pub async fn changes_since(&self, account: &Address, mailbox: &str, modseq: u64) -> Result<Changes, StoreError> {
         let (account, mailbox) = (account.clone(), mailbox.to_string());
         self.read(move |b| read::changes_since(b, &account, &mailbox, modseq)).await
     }

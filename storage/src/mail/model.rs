@@ -321,6 +321,19 @@ pub struct Change {
     pub kind: ChangeKind,
 }
 
+/// A mailbox's changes after a MODSEQ, as far as the account's change log still reaches.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Changes {
+    /// In MODSEQ order.
+    pub changes: Vec<Change>,
+    /// The log holds no change at or below this MODSEQ any more (0: it was never pruned).
+    pub horizon: u64,
+    /// Whether `changes` is every change after the MODSEQ asked for. When it is not, the log was
+    /// pruned past that MODSEQ: flag changes can still be found from each message's MODSEQ, but
+    /// expunges only by comparing the UIDs a client knows with those the mailbox has.
+    pub complete: bool,
+}
+
 /// Broadcast after a commit that changed a mailbox; an IDLE session on any thread hears it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChangeNotice {

@@ -4,10 +4,10 @@
 use crate::accounts::account_key;
 use crate::mail::mailboxes::{info, normalise_name};
 use crate::mail::meta::PartOffsets;
-use crate::mail::model::{Change, Extent, MailboxInfo, MailboxStatus, MessageMeta, MessageSummary, UidSet};
+use crate::mail::model::{Change, Changes, Extent, MailboxInfo, MailboxStatus, MessageMeta, MessageSummary, UidSet};
 use crate::mail::record::{
     account_prefix, body_key, change_key, chunk_key, mailbox_key, mailbox_messages_prefix, message_key, modseq_of_key,
-    name_of_key, uid_of_key, BodyRecord, ChangeRecord, MailboxRecord, MessageRecord, CHUNK_BYTES,
+    name_of_key, uid_of_key, AccountState, BodyRecord, ChangeRecord, MailboxRecord, MessageRecord, CHUNK_BYTES,
 };
 use crate::mail::txn::{scan_options, Cf};
 use crate::rocks::Backend;
@@ -303,15 +303,14 @@ pub(crate) fn read_message(
     Ok(out)
 }
 
-pub(crate) fn changes_since(
-    b: &Backend,
-    account: &Address,
-    name: &str,
-    modseq: u64,
-) -> Result<Vec<Change>, StoreError> {
+pub(crate) fn changes_since(b: &Backend, account: &Address, name: &str, modseq: u64) -> Result<Changes, StoreError> {
     let view = View::new(b);
     let (_, record) = view.mailbox(account, name)?;
     let prefix = account_prefix(account.as_str());
+    let horizon = match view.get(Cf::AccountState, &prefix)? {
+        Some(state) => AccountState::decode(&state)?.change_horizon,
+        None => return Err(StoreError::NotFound(format!("account {account}"))),
+    };
     let from = change_key(account.as_str(), modseq.saturating_add(1));
     let mut out = Vec::new();
     view.scan(Cf::Changes, &prefix, &from, None, |k, v| {
@@ -321,5 +320,5 @@ pub(crate) fn changes_since(
         }
         Ok(true)
     })?;
-    Ok(out)
+    Ok(Changes { changes: out, horizon, complete: modseq >= horizon })
 }

@@ -93,6 +93,9 @@ pub(crate) struct AccountState {
     /// Last MODSEQ handed out in this account (one sequence for all its mailboxes).
     pub modseq: u64,
     pub last_uid_validity: u32,
+    /// The change log holds every change above this MODSEQ and none at or below it (older
+    /// entries are pruned, see `mailboxes::save_state`). 0 in records written before it existed.
+    pub change_horizon: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -232,11 +235,21 @@ impl<'a> Dec<'a> {
 
 impl AccountState {
     pub fn encode(&self) -> Vec<u8> {
-        Enc::new().u64(self.next_mailbox_id).u64(self.modseq).u32(self.last_uid_validity).done()
+        Enc::new()
+            .u64(self.next_mailbox_id)
+            .u64(self.modseq)
+            .u32(self.last_uid_validity)
+            .u64(self.change_horizon)
+            .done()
     }
     pub fn decode(b: &[u8]) -> Result<AccountState, StoreError> {
         let mut d = Dec::new(b, "account state")?;
-        Ok(AccountState { next_mailbox_id: d.u64()?, modseq: d.u64()?, last_uid_validity: d.u32()? })
+        Ok(AccountState {
+            next_mailbox_id: d.u64()?,
+            modseq: d.u64()?,
+            last_uid_validity: d.u32()?,
+            change_horizon: if d.is_empty() { 0 } else { d.u64()? },
+        })
     }
 }
 

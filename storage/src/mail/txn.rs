@@ -70,6 +70,11 @@ pub(crate) struct Txn<'a> {
     current: Overlay,
     notices: Vec<ChangeNotice>,
     current_notices: Vec<ChangeNotice>,
+    /// Key ranges `[from, until)` deleted whole (pruned change log entries), applied before the
+    /// point writes. Reads in the transaction do not see them: they only cover keys older than
+    /// anything a request reads or writes.
+    ranges: Vec<(Cf, Vec<u8>, Vec<u8>)>,
+    current_ranges: Vec<(Cf, Vec<u8>, Vec<u8>)>,
 }
 
 impl<'a> Txn<'a> {
@@ -80,6 +85,8 @@ impl<'a> Txn<'a> {
             current: Overlay::new(),
             notices: Vec::new(),
             current_notices: Vec::new(),
+            ranges: Vec::new(),
+            current_ranges: Vec::new(),
         }
     }
 
@@ -97,6 +104,17 @@ impl<'a> Txn<'a> {
 
     pub fn delete(&mut self, cf: Cf, key: Vec<u8>) {
         self.current.insert((cf, key), None);
+    }
+
+    /// How many change log entries each account keeps (see `mailboxes::save_state`).
+    pub fn change_log_keep(&self) -> u64 {
+        self.backend.options.change_log_keep
+    }
+
+    /// Deletes every key in `[from, until)` with one range tombstone. Only for keys no request
+    /// reads through this transaction (see `ranges`).
+    pub fn delete_range(&mut self, cf: Cf, from: Vec<u8>, until: Vec<u8>) {
+        self.current_ranges.push((cf, from, until));
     }
 
     /// Every live `(key, value)` whose key starts with `prefix`, in key order.
@@ -182,12 +200,14 @@ impl<'a> Txn<'a> {
         let current = std::mem::take(&mut self.current);
         self.batch.extend(current);
         self.notices.append(&mut self.current_notices);
+        self.ranges.append(&mut self.current_ranges);
     }
 
     /// The running request failed: forget its writes.
     pub fn rollback(&mut self) {
         self.current.clear();
         self.current_notices.clear();
+        self.current_ranges.clear();
     }
 
     /// Keys of column family `cf` the group deletes (each leaves a tombstone in RocksDB).
@@ -198,6 +218,9 @@ impl<'a> Txn<'a> {
     /// The group's writes as one batch, and the notices to send after it is synced.
     pub fn into_batch(self) -> (WriteBatch, Vec<ChangeNotice>) {
         let mut batch = WriteBatch::default();
+        for (cf, from, until) in self.ranges {
+            batch.delete_range_cf(self.backend.cf(cf.name()), from, until);
+        }
         for ((cf, key), value) in self.batch {
             let handle = self.backend.cf(cf.name());
             match value {

@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use std::io;
 use std::io::Write as _;
 use storage::mail::meta::PartOffsets;
-use storage::mail::{FlagOp, Flags, MessageMeta, MessageSummary, SystemFlag};
+use storage::mail::{FlagOp, Flags, MessageMeta, MessageSummary, SystemFlag, UidSet};
 
 /// Buffered FETCH output is written once it reaches this size.
 pub const FETCH_FLUSH_BYTES: usize = 64 * 1024;
@@ -61,15 +61,30 @@ impl ImapSession<'_> {
             }
             // RFC 7162 §3.2.6: the UIDs of the set expunged since CHANGEDSINCE, before the FETCHes.
             let since = request.changed_since.unwrap_or(0);
-            let changes = match self.ctx.mail().changes_since(&account, &selected.name, since).await {
-                Ok(changes) => changes,
+            let mail = self.ctx.mail();
+            let log = match mail.changes_since(&account, &selected.name, since).await {
+                Ok(log) => log,
                 Err(e) => return Ok(store_failed(out, tag, &e)),
             };
             let largest = selected.uids.last().copied().unwrap_or(0);
-            let vanished = super::qresync::expunged_since(&changes, since, Some(&set), largest);
-            let vanished: Vec<u32> = vanished.into_iter().filter(|&uid| selected.seq_of(uid).is_none()).collect();
+            let vanished = if log.complete {
+                let vanished = super::qresync::expunged_since(&log.changes, since, Some(&set), largest);
+                let vanished: Vec<u32> = vanished.into_iter().filter(|&uid| selected.seq_of(uid).is_none()).collect();
+                super::encode_set(vanished)
+            } else {
+                // The log was pruned past CHANGEDSINCE: every UID of the set up to the largest
+                // this session knows that neither the session nor the mailbox holds is gone.
+                let current = match mail.fetch_summaries(&account, &selected.name, UidSet::all()).await {
+                    Ok(current) => current,
+                    Err(e) => return Ok(store_failed(out, tag, &e)),
+                };
+                let mut held: Vec<u32> = current.iter().map(|s| s.uid).chain(selected.uids.iter().copied()).collect();
+                held.sort_unstable();
+                held.dedup();
+                super::encode_ranges(&super::qresync::missing_ranges(&set, largest, &held))
+            };
             if !vanished.is_empty() {
-                let _ = write!(out, "* VANISHED (EARLIER) {}\r\n", super::encode_set(vanished));
+                let _ = write!(out, "* VANISHED (EARLIER) {vanished}\r\n");
             }
         }
         let uids = selected.resolve(&set, by_uid);

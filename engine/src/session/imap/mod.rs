@@ -488,30 +488,28 @@ fn push_string(out: &mut Vec<u8>, value: &[u8]) {
 
 /// Compresses ascending numbers into a sequence set (`1:3,7`).
 fn encode_set(numbers: impl IntoIterator<Item = u32>) -> String {
+    let mut runs: Vec<std::ops::RangeInclusive<u32>> = Vec::new();
+    for n in numbers {
+        match runs.last_mut() {
+            Some(run) if n == run.end().wrapping_add(1) => *run = *run.start()..=n,
+            _ => runs.push(n..=n),
+        }
+    }
+    encode_ranges(&runs)
+}
+
+/// Writes ascending, non-adjacent ranges as a sequence set (`1:3,7`).
+fn encode_ranges(ranges: &[std::ops::RangeInclusive<u32>]) -> String {
     let mut text = String::new();
-    let mut run: Option<(u32, u32)> = None;
-    let flush = |text: &mut String, (a, b): (u32, u32)| {
+    for range in ranges {
         if !text.is_empty() {
             text.push(',');
         }
-        if a == b {
-            text.push_str(&a.to_string());
+        if range.start() == range.end() {
+            text.push_str(&range.start().to_string());
         } else {
-            text.push_str(&format!("{a}:{b}"));
+            text.push_str(&format!("{}:{}", range.start(), range.end()));
         }
-    };
-    for n in numbers {
-        run = match run {
-            Some((a, b)) if n == b.wrapping_add(1) => Some((a, n)),
-            Some(r) => {
-                flush(&mut text, r);
-                Some((n, n))
-            }
-            None => Some((n, n)),
-        };
-    }
-    if let Some(r) = run {
-        flush(&mut text, r);
     }
     text
 }

@@ -14,12 +14,20 @@
 //! `* n EXPUNGE` (see `Selected::report_expunges`). `SELECT ... (QRESYNC ...)` with the mailbox's
 //! current UIDVALIDITY answers, after the usual SELECT responses, `* VANISHED (EARLIER)` with the
 //! UIDs expunged since the client's MODSEQ and a `FETCH (UID FLAGS MODSEQ)` for every message
-//! changed since then. The store keeps the whole change log, so the optional `seq-match-data` (a
-//! hint for servers that forget expunges) is checked for syntax and otherwise not needed.
+//! changed since then.
+//!
+//! The store's change log keeps a bounded number of entries per account (`store.change_log_keep`).
+//! When a client's MODSEQ is older than the log reaches, the expunges since then are found by
+//! comparison instead: every UID of the client's known-uids (or of every UID below UIDNEXT, when
+//! it sent none) that the mailbox does not hold is reported as vanished. That may include UIDs
+//! the client never saw, which it ignores; what it must not miss is never left out. The flags come
+//! from each message's own MODSEQ either way. The optional `seq-match-data` is checked for syntax
+//! and otherwise not needed.
 
 use super::select::encode_flags_recent;
 use super::ImapSession;
-use crate::wire::imap_values::{parse_number, parse_sequence_set, SequenceSet};
+use crate::wire::imap_values::{parse_number, parse_sequence_set, SeqNumber, SequenceSet};
+use std::ops::RangeInclusive;
 use storage::mail::{ChangeKind, UidSet};
 
 /// The parameters of `SELECT`/`EXAMINE`.
@@ -141,12 +149,50 @@ pub(super) fn expunged_since(
     uids
 }
 
+/// The UIDs of `set` from 1 to `cap` that are not in `held` (ascending), as ascending ranges:
+/// what has vanished from a client's view when the change log no longer says. Costs the number of
+/// ranges and held UIDs, not the width of the set (a client may send `1:4294967295`).
+pub(super) fn missing_ranges(set: &SequenceSet, cap: u32, held: &[u32]) -> Vec<RangeInclusive<u32>> {
+    let mut ranges: Vec<RangeInclusive<u32>> = set
+        .resolve(u32::MAX)
+        .into_iter()
+        .map(|r| (*r.start()).max(1)..=(*r.end()).min(cap))
+        .filter(|r| !r.is_empty())
+        .collect();
+    ranges.sort_by_key(|r| *r.start());
+    let mut missing: Vec<RangeInclusive<u32>> = Vec::new();
+    let mut push = |from: u32, to: u32| match missing.last_mut() {
+        Some(last) if last.end().checked_add(1).is_some_and(|next| next >= from) => {
+            *last = *last.start()..=to.max(*last.end())
+        }
+        _ => missing.push(from..=to),
+    };
+    for range in ranges {
+        let (start, end) = (*range.start(), *range.end());
+        let first = held.partition_point(|&u| u < start);
+        let last = held.partition_point(|&u| u <= end);
+        let mut next = Some(start);
+        for &uid in &held[first..last] {
+            if let Some(from) = next.filter(|&from| from < uid) {
+                push(from, uid - 1);
+            }
+            next = uid.checked_add(1);
+        }
+        if let Some(from) = next.filter(|&from| from <= end) {
+            push(from, end);
+        }
+    }
+    missing
+}
+
 impl ImapSession<'_> {
     /// After a `SELECT ... (QRESYNC ...)` whose UIDVALIDITY matches: `* VANISHED (EARLIER)` and
-    /// the flags of every message changed since the client's MODSEQ.
+    /// the flags of every message changed since the client's MODSEQ. `up_to` is the highest UID
+    /// the mailbox had assigned when SELECT read it.
     pub(super) async fn resynchronise(
         &mut self,
         params: &QresyncParams,
+        up_to: u32,
         out: &mut Vec<u8>,
     ) -> Result<(), storage::StoreError> {
         let (Some(account), Some(selected)) = (self.user.clone(), self.selected.as_mut()) else { return Ok(()) };
@@ -154,12 +200,21 @@ impl ImapSession<'_> {
             return Ok(());
         }
         let mail = self.ctx.mail();
-        let changes = mail.changes_since(&account, &selected.name, params.modseq).await?;
-        // `*` in known-uids (which RFC 7162 forbids, but clients send) covers every UID.
-        let vanished = expunged_since(&changes, params.modseq, params.known_uids.as_ref(), u32::MAX);
-        let vanished: Vec<u32> = vanished.into_iter().filter(|uid| selected.seq_of(*uid).is_none()).collect();
+        let log = mail.changes_since(&account, &selected.name, params.modseq).await?;
+        let vanished = if log.complete {
+            // `*` in known-uids (which RFC 7162 forbids, but clients send) covers every UID.
+            let vanished = expunged_since(&log.changes, params.modseq, params.known_uids.as_ref(), u32::MAX);
+            let vanished: Vec<u32> = vanished.into_iter().filter(|uid| selected.seq_of(*uid).is_none()).collect();
+            super::encode_set(vanished)
+        } else {
+            // The session's map is the mailbox as SELECT read it: every UID up to `up_to` not in
+            // it is gone.
+            let everything = SequenceSet(vec![(SeqNumber::Value(1), SeqNumber::Largest)]);
+            let known = params.known_uids.as_ref().unwrap_or(&everything);
+            super::encode_ranges(&missing_ranges(known, up_to, &selected.uids))
+        };
         if !vanished.is_empty() {
-            out.extend_from_slice(format!("* VANISHED (EARLIER) {}\r\n", super::encode_set(vanished)).as_bytes());
+            out.extend_from_slice(format!("* VANISHED (EARLIER) {vanished}\r\n").as_bytes());
         }
         let changed = mail.fetch_summaries(&account, &selected.name, UidSet::all()).await?;
         for s in changed.iter().filter(|s| s.modseq > params.modseq) {
@@ -220,5 +275,20 @@ mod tests {
         assert_eq!(expunged_since(&changes, 5, None, 10), [3, 9]);
         let (known, _) = parse_sequence_set(b"1:4").expect("set");
         assert_eq!(expunged_since(&changes, 0, Some(&known), 10), [1, 3]);
+    }
+
+    #[test]
+    fn missing_uids_are_found_by_ranges_not_one_by_one() {
+        let set = |text: &[u8]| parse_sequence_set(text).expect("set").0;
+        let r = |a: u32, b: u32| a..=b;
+        assert_eq!(missing_ranges(&set(b"1:10"), 10, &[1, 4, 5, 10]), [r(2, 3), r(6, 9)]);
+        assert_eq!(missing_ranges(&set(b"1:*"), 12, &[]), [r(1, 12)]);
+        assert_eq!(missing_ranges(&set(b"5,1:3,9:20"), 10, &[2, 9]), [r(1, 1), r(3, 3), r(5, 5), r(10, 10)]);
+        assert_eq!(missing_ranges(&set(b"3:4,1:2"), 4, &[]), [r(1, 4)], "adjacent ranges merge");
+        assert!(missing_ranges(&set(b"1:4"), 4, &[1, 2, 3, 4]).is_empty());
+        assert!(missing_ranges(&set(b"1:4"), 0, &[]).is_empty(), "an empty mailbox never had UIDs");
+        // The whole UID space costs what the held UIDs cost.
+        let wide = missing_ranges(&set(b"1:4294967295"), u32::MAX, &[7, u32::MAX]);
+        assert_eq!(wide, [r(1, 6), r(8, u32::MAX - 1)]);
     }
 }

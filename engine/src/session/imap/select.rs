@@ -11,7 +11,7 @@ use crate::wire::imap::Args;
 use crate::wire::imap_values::{encode_flags, SequenceSet};
 use std::collections::BTreeSet;
 use std::time::Duration;
-use storage::mail::{ChangeKind, ChangeWatch, Flags, UidSet, WatchEvent};
+use storage::mail::{Change, ChangeKind, ChangeWatch, Flags, MessageSummary, UidSet, WatchEvent};
 
 /// The system flags, defined in every mailbox; `FLAGS` adds the keywords in use.
 const SYSTEM_FLAGS: &str = "\\Answered \\Flagged \\Deleted \\Seen \\Draft";
@@ -247,7 +247,7 @@ impl ImapSession<'_> {
         out.extend_from_slice(format!("* OK [HIGHESTMODSEQ {highest_modseq}] Highest\r\n").as_bytes());
         self.selected = Some(selected);
         if let Some(qresync) = &params.qresync {
-            if let Err(e) = self.resynchronise(qresync, out).await {
+            if let Err(e) = self.resynchronise(qresync, up_to, out).await {
                 self.selected = None;
                 return store_failed(out, tag, &e);
             }
@@ -295,7 +295,16 @@ impl ImapSession<'_> {
         }
         let mail = &self.ctx.mail();
         let changes = match mail.changes_since(&account, &selected.name, selected.modseq).await {
-            Ok(changes) => changes,
+            Ok(log) if log.complete => log.changes,
+            // The log was pruned past this session's MODSEQ (it stayed selected while more than
+            // `store.change_log_keep` changes happened): compare with the mailbox instead.
+            Ok(log) => match mail.fetch_summaries(&account, &selected.name, UidSet::all()).await {
+                Ok(current) => rescanned_changes(&selected.uids, &current, selected.modseq, log.horizon),
+                Err(e) => {
+                    tracing::warn!(error = %e, mailbox = %selected.name, "imap mailbox rescan failed");
+                    return;
+                }
+            },
             Err(e) => {
                 tracing::warn!(error = %e, mailbox = %selected.name, "imap change scan failed");
                 return;
@@ -363,6 +372,27 @@ impl ImapSession<'_> {
             }
         }
     }
+}
+
+/// The changes a session with map `known` and MODSEQ `since` has missed, found by comparing its
+/// map with the mailbox's `current` messages (both in UID order) when the change log no longer
+/// reaches back to `since`: an expunge for each known UID that is gone (at the log's `horizon`,
+/// the oldest MODSEQ it could have had that the session has not seen), an append for each UID
+/// above the map, a flag change for each known message with a MODSEQ above `since`.
+pub(super) fn rescanned_changes(known: &[u32], current: &[MessageSummary], since: u64, horizon: u64) -> Vec<Change> {
+    let last_known = known.last().copied().unwrap_or(0);
+    let mut changes: Vec<Change> = known
+        .iter()
+        .filter(|&&uid| current.binary_search_by_key(&uid, |s| s.uid).is_err())
+        .map(|&uid| Change { modseq: horizon.max(since + 1), uid, kind: ChangeKind::Expunge })
+        .collect();
+    changes.extend(current.iter().filter(|s| s.uid > last_known || s.modseq > since).map(|s| Change {
+        modseq: s.modseq,
+        uid: s.uid,
+        kind: if s.uid > last_known { ChangeKind::Append } else { ChangeKind::Flags },
+    }));
+    changes.sort_by_key(|c| c.modseq);
+    changes
 }
 
 /// The UID set of ascending `uids`, consecutive runs merged into one range (so `1:*` over a

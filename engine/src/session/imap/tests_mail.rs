@@ -231,7 +231,7 @@ fn append_limits_and_errors() {
 
 /// Runs two sessions of the same account side by side: `first` is replayed up to a point, then
 /// `second` in full, then `rest` on the first connection.
-fn two_sessions(world: &World, first: &str, second: &str, rest: &str) {
+pub(super) fn two_sessions(world: &World, first: &str, second: &str, rest: &str) {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     let local = tokio::task::LocalSet::new();
     local.block_on(&rt, async {

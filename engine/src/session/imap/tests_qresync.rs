@@ -24,7 +24,7 @@ fn state(world: &World) -> (u32, u64) {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     rt.block_on(async {
         let info = mail.mailbox(&account, "INBOX").await.expect("inbox");
-        let changes = mail.changes_since(&account, "INBOX", 0).await.expect("changes");
+        let changes = mail.changes_since(&account, "INBOX", 0).await.expect("changes").changes;
         let appended = changes.iter().filter(|c| c.kind == ChangeKind::Append).map(|c| c.modseq).max();
         (info.uid_validity, appended.expect("appends"))
     })
@@ -113,4 +113,152 @@ fn qresync_reports_vanished_and_resynchronises_a_returning_client() {
             uid_validity.wrapping_add(1).max(1)
         ),
     );
+}
+
+/// A store that keeps 4 change log entries per account, so that a few commands push the log's
+/// horizon past what a client last saw.
+const SHORT_LOG: &str = "[store]\nchange_log_keep = 4\n";
+
+/// The FETCH lines a resynchronising client gets for UIDs 4 (flagged) to 10 at sequence numbers
+/// 2 to 8.
+fn changed_since_the_client_looked() -> String {
+    let mut lines = String::from("S: * 2 FETCH (UID 4 FLAGS (\\Flagged) MODSEQ (*\n");
+    for uid in 5..=10 {
+        lines.push_str(&format!("S: * {} FETCH (UID {uid} FLAGS () MODSEQ (*\n", uid - 2));
+    }
+    lines
+}
+
+#[test]
+fn a_client_older_than_the_change_log_learns_what_vanished_by_comparison() {
+    let world = World::new(SHORT_LOG);
+    // UIDs 1-4 (MODSEQ 1-4), then: 5-10 appended, 2 and 3 flagged \Deleted and expunged, 4
+    // flagged: 15 changes, of which the log keeps the last 4 or 5.
+    let appends: String = (1..=4).map(|n| append(&format!("p{n}"))).collect();
+    run(&world, &format!("{}{appends}C: z LOGOUT\nS: * BYE *\nS: z OK *\nCLOSED", login()));
+    let (uid_validity, synced) = state(&world);
+    assert_eq!(synced, 4);
+    let appends: String = (5..=10).map(|n| append(&format!("p{n}"))).collect();
+    run(
+        &world,
+        &format!(
+            "{}{appends}C: b1 ENABLE QRESYNC
+             S: * ENABLED QRESYNC
+             S: b1 OK *
+             C: b2 SELECT INBOX
+             {SELECT_LINES} S: b2 OK [READ-WRITE] *
+             C: b3 UID STORE 2:3 +FLAGS.SILENT (\\Deleted)
+             S: b3 OK *
+             C: b4 UID STORE 4 +FLAGS.SILENT (\\Flagged)
+             S: b4 OK *
+             C: b5 UID EXPUNGE 2:3
+             S: * VANISHED 2:3
+             S: b5 OK *
+             C: b6 LOGOUT
+             S: * BYE *
+             S: b6 OK *
+             CLOSED",
+            login()
+        ),
+    );
+    let log = {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        let account = Address::parse(USER).expect("address");
+        rt.block_on(world.store.mail().changes_since(&account, "INBOX", synced)).expect("changes")
+    };
+    assert!(!log.complete && log.horizon > synced, "the log must have been pruned past MODSEQ {synced}: {log:?}");
+    let changed = changed_since_the_client_looked();
+    run(
+        &world,
+        &format!(
+            "{}C: c1 ENABLE QRESYNC
+             S: * ENABLED QRESYNC
+             S: c1 OK *
+             C: c2 SELECT INBOX (QRESYNC ({uid_validity} {synced} 1:4))
+             {SELECT_LINES} S: * VANISHED (EARLIER) 2:3
+             {changed} S: c2 OK [READ-WRITE] *
+             C: c3 UID FETCH 1:* FLAGS (CHANGEDSINCE {synced} VANISHED)
+             S: * VANISHED (EARLIER) 2:3
+             {changed} S: c3 OK UID FETCH completed
+             C: c4 UID FETCH 4:* FLAGS (CHANGEDSINCE {synced} VANISHED)
+             {changed} S: c4 OK UID FETCH completed
+             C: c5 SELECT INBOX (QRESYNC ({uid_validity} {synced}))
+             S: * OK [CLOSED] *
+             {SELECT_LINES} S: * VANISHED (EARLIER) 2:3
+             {changed} S: c5 OK [READ-WRITE] *
+             C: c6 SELECT INBOX (QRESYNC ({uid_validity} {synced} 1:2,4:4294967295))
+             S: * OK [CLOSED] *
+             {SELECT_LINES} S: * VANISHED (EARLIER) 2
+             {changed} S: c6 OK [READ-WRITE] *
+             C: c7 LOGOUT
+             S: * BYE *
+             S: c7 OK *
+             CLOSED",
+            login()
+        ),
+    );
+}
+
+#[test]
+fn a_session_selected_while_the_log_was_pruned_past_it_still_hears_every_change() {
+    let world = World::new(SHORT_LOG);
+    let appends: String = (1..=4).map(|n| append(&format!("a{n}"))).collect();
+    let first = format!(
+        "{}{appends}C: s SELECT INBOX
+         S: * FLAGS *
+         S: * 4 EXISTS
+         S: * 4 RECENT
+         S: * OK [UNSEEN 1] *
+         S: * OK *
+         S: * OK *
+         S: * OK *
+         S: * OK *
+         S: s OK *
+",
+        login()
+    );
+    let appends: String = (5..=10).map(|n| append(&format!("b{n}"))).collect();
+    let second = format!(
+        "{}{appends}C: b1 SELECT INBOX
+         S: * FLAGS *
+         S: * 10 EXISTS
+         S: * 6 RECENT
+         S: * OK [UNSEEN 1] *
+         S: * OK *
+         S: * OK *
+         S: * OK *
+         S: * OK *
+         S: b1 OK *
+         C: b2 UID STORE 2:3 +FLAGS.SILENT (\\Deleted)
+         S: b2 OK *
+         C: b3 UID STORE 4 +FLAGS.SILENT (\\Flagged)
+         S: b3 OK *
+         C: b4 EXPUNGE
+         S: * 2 EXPUNGE
+         S: * 2 EXPUNGE
+         S: b4 OK *
+",
+        login()
+    );
+    // The first session last looked at MODSEQ 4; the log now starts above 10.
+    let rest = "C: n NOOP
+                S: * 2 EXPUNGE
+                S: * 2 EXPUNGE
+                S: * 8 EXISTS
+                S: * 2 RECENT
+                S: * 2 FETCH (UID 4 FLAGS (\\Recent \\Flagged))
+                S: n OK NOOP completed
+                C: f FETCH 1:* (UID)
+                S: * 1 FETCH (UID 1)
+                S: * 2 FETCH (UID 4)
+                S: * 3 FETCH (UID 5)
+                S: * 4 FETCH (UID 6)
+                S: * 5 FETCH (UID 7)
+                S: * 6 FETCH (UID 8)
+                S: * 7 FETCH (UID 9)
+                S: * 8 FETCH (UID 10)
+                S: f OK FETCH completed
+                C: m NOOP
+                S: m OK NOOP completed";
+    super::mail::two_sessions(&world, &first, &second, rest);
 }

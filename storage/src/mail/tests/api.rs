@@ -176,7 +176,7 @@ async fn flags_condstore_status_and_changes() {
         .unwrap();
     assert_eq!(cond.modified, [1]);
     assert_eq!(cond.updated.iter().map(|u| u.0).collect::<Vec<_>>(), [3]);
-    let changes = f.mail.changes_since(&f.alice, "INBOX", start.highest_modseq).await.unwrap();
+    let changes = f.mail.changes_since(&f.alice, "INBOX", start.highest_modseq).await.unwrap().changes;
     let got: Vec<(u32, ChangeKind)> = changes.iter().map(|c| (c.uid, c.kind)).collect();
     assert_eq!(got, [(1, ChangeKind::Flags), (2, ChangeKind::Flags), (3, ChangeKind::Flags)]);
     assert!(changes.windows(2).all(|w| w[0].modseq < w[1].modseq));
@@ -206,7 +206,7 @@ async fn expunge_copy_and_move() {
     let archive = f.mail.fetch_summaries(&f.alice, "Archive", UidSet::all()).await.unwrap();
     assert_eq!(archive.iter().map(|s| s.uid).collect::<Vec<_>>(), [2]);
     assert!(archive[0].flags.contains(SystemFlag::Deleted), "copies keep their flags");
-    let changes = f.mail.changes_since(&f.alice, "Archive", 0).await.unwrap();
+    let changes = f.mail.changes_since(&f.alice, "Archive", 0).await.unwrap().changes;
     assert_eq!(changes.iter().filter(|c| c.kind == ChangeKind::Expunge).count(), 2);
     // Moving into the same mailbox renumbers the messages.
     let renumbered = f.mail.move_messages(&f.alice, "Trash", UidSet::all(), "Trash").await.unwrap();

@@ -1,5 +1,6 @@
 //! Tests of the mail store against a real RocksDB in temporary directories.
 mod api;
+mod change_log;
 mod concurrency;
 mod corpus;
 mod crash;

@@ -1,0 +1,83 @@
+//! The change log keeps a bounded number of entries per account; readers learn when it no longer
+//! reaches back to the MODSEQ they ask about.
+
+use super::{corpus, message};
+use crate::mail::model::{ChangeKind, FlagOp, Flags, SystemFlag, UidSet};
+use crate::mail::txn::Cf;
+use crate::{Address, Domain, Store, StoreOptions};
+
+const KEEP: u64 = 16;
+
+/// Change log entries of every account (stored keys, pruned ones excluded).
+fn stored_changes(store: &Store) -> usize {
+    let backend = store.backend_for_test();
+    backend.db().iterator_cf(backend.cf(Cf::Changes.name()), rocksdb::IteratorMode::Start).count()
+}
+
+#[tokio::test]
+async fn the_log_is_pruned_to_its_keep_count_and_readers_see_the_horizon() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_with(&dir.path().join("store"), StoreOptions { change_log_keep: KEEP }).unwrap();
+    store.add_domain(&Domain::parse("example.test").unwrap()).unwrap();
+    let alice = Address::parse("alice@example.test").unwrap();
+    store.add_account(&alice, "h").unwrap();
+    let mail = store.mail();
+
+    // 10 appends: below the keep count, nothing is pruned.
+    for _ in 0..10 {
+        mail.append(&alice, "INBOX", message(corpus::SIMPLE)).await.unwrap();
+    }
+    let all = mail.changes_since(&alice, "INBOX", 0).await.unwrap();
+    assert_eq!((all.changes.len(), all.horizon, all.complete), (10, 0, true));
+
+    // 40 more changes: appends, flag changes and expunges.
+    for _ in 0..20 {
+        mail.append(&alice, "INBOX", message(corpus::SIMPLE)).await.unwrap();
+    }
+    let deleted = Flags::new().with(SystemFlag::Deleted);
+    mail.store_flags(&alice, "INBOX", UidSet::range(1..=10), FlagOp::Add, deleted, None).await.unwrap();
+    let expunged = mail.expunge(&alice, "INBOX", UidSet::range(1..=10)).await.unwrap();
+    assert_eq!(expunged.len(), 10);
+    let status = mail.status(&alice, "INBOX").await.unwrap();
+    assert_eq!(status.highest_modseq, 50);
+
+    // Between KEEP and KEEP + KEEP/8 entries stay; older ones are gone from the store itself.
+    let stored = stored_changes(&store) as u64;
+    assert!((KEEP..=KEEP + KEEP / 8).contains(&stored), "{stored} entries stored");
+    let recent = mail.changes_since(&alice, "INBOX", 45).await.unwrap();
+    assert!(recent.complete, "a MODSEQ above the horizon is answered from the log");
+    assert_eq!(recent.changes.iter().map(|c| c.modseq).collect::<Vec<_>>(), [46, 47, 48, 49, 50]);
+    assert!(recent.changes.iter().all(|c| c.kind == ChangeKind::Expunge));
+
+    let old = mail.changes_since(&alice, "INBOX", 0).await.unwrap();
+    assert!(!old.complete, "the log no longer reaches MODSEQ 0");
+    assert_eq!(old.horizon, 50 - stored);
+    assert!(old.changes.iter().all(|c| c.modseq > old.horizon));
+    assert_eq!(old.changes.len() as u64, stored);
+    // Exactly at the horizon is still complete: every change above it is held.
+    assert!(mail.changes_since(&alice, "INBOX", old.horizon).await.unwrap().complete);
+    assert!(!mail.changes_since(&alice, "INBOX", old.horizon - 1).await.unwrap().complete);
+
+    // The horizon survives a restart and `store check` accepts the pruned log.
+    assert!(mail.check().await.unwrap().is_empty(), "{:?}", mail.check().await.unwrap());
+    drop((mail, store));
+    let store = Store::open_with(&dir.path().join("store"), StoreOptions { change_log_keep: KEEP }).unwrap();
+    let mail = store.mail();
+    let reopened = mail.changes_since(&alice, "INBOX", 0).await.unwrap();
+    assert_eq!((reopened.horizon, reopened.complete), (old.horizon, false));
+}
+
+#[tokio::test]
+async fn an_account_state_written_before_the_horizon_existed_reads_as_a_complete_log() {
+    let f = super::fixture();
+    f.mail.append(&f.alice, "INBOX", message(corpus::SIMPLE)).await.unwrap();
+    // The record as the previous version wrote it: three fields, no horizon.
+    let backend = f.store.backend_for_test();
+    let key = crate::mail::record::account_prefix(f.alice.as_str());
+    let cf = backend.cf(Cf::AccountState.name());
+    let current = backend.db().get_cf(cf, &key).unwrap().unwrap();
+    backend.db().put_cf(cf, &key, &current[..current.len() - 8]).unwrap();
+    let changes = f.mail.changes_since(&f.alice, "INBOX", 0).await.unwrap();
+    assert_eq!((changes.changes.len(), changes.horizon, changes.complete), (1, 0, true));
+    assert!(f.mail.check().await.unwrap().is_empty());
+}
