@@ -276,40 +276,57 @@ impl MailStore {
     }
 
     /// UID, MODSEQ, flags, INTERNALDATE and size of the messages in `uids`, in UID order.
-    pub async fn fetch_summaries(
+    /// Queued when called, as [`MailStore::fetch_meta`].
+    pub fn fetch_summaries(
         &self,
         account: &Address,
         mailbox: &str,
         uids: UidSet,
-    ) -> Result<Vec<MessageSummary>, StoreError> {
+    ) -> impl Future<Output = Result<Vec<MessageSummary>, StoreError>> + 'static {
         let (account, mailbox) = (account.clone(), mailbox.to_string());
-        self.read(move |b| read::fetch_summaries(b, &account, &mailbox, &uids)).await
+        self.read(move |b| read::fetch_summaries(b, &account, &mailbox, &uids))
     }
 
     /// As [`MailStore::fetch_summaries`] plus ENVELOPE, BODYSTRUCTURE and part offsets.
-    pub async fn fetch_meta(
+    ///
+    /// The read is queued when this is called, not when the future is first polled, so a caller
+    /// can ask for its next batch before it writes out the current one.
+    pub fn fetch_meta(
         &self,
         account: &Address,
         mailbox: &str,
         uids: UidSet,
-    ) -> Result<Vec<MessageMeta>, StoreError> {
+    ) -> impl Future<Output = Result<Vec<MessageMeta>, StoreError>> + 'static {
+        self.fetch_meta_with(account, mailbox, uids, MetaFields::ALL)
+    }
+
+    /// [`MailStore::fetch_meta`] of some metadata `fields` only.
+    pub fn fetch_meta_with(
+        &self,
+        account: &Address,
+        mailbox: &str,
+        uids: UidSet,
+        fields: MetaFields,
+    ) -> impl Future<Output = Result<Vec<MessageMeta>, StoreError>> + 'static {
         let (account, mailbox) = (account.clone(), mailbox.to_string());
-        self.read(move |b| read::fetch_meta(b, &account, &mailbox, &uids)).await
+        self.read(move |b| read::fetch_meta(b, &account, &mailbox, &uids, fields))
     }
 
     /// The `extent` (header section or whole message) of the messages of `uids` in UID order, as
     /// many as fit in `max_bytes` (at least one, however large), read in one store call; the
     /// caller asks again from the UID after the last returned. What FETCH and SEARCH read.
-    pub async fn read_batch(
+    ///
+    /// Queued when called, as [`MailStore::fetch_meta`].
+    pub fn read_batch(
         &self,
         account: &Address,
         mailbox: &str,
         uids: UidSet,
         extent: Extent,
         max_bytes: u64,
-    ) -> Result<Vec<(u32, Vec<u8>)>, StoreError> {
+    ) -> impl Future<Output = Result<Vec<(u32, Vec<u8>)>, StoreError>> + 'static {
         let (account, mailbox) = (account.clone(), mailbox.to_string());
-        self.read(move |b| read::read_batch(b, &account, &mailbox, &uids, extent, max_bytes)).await
+        self.read(move |b| read::read_batch(b, &account, &mailbox, &uids, extent, max_bytes))
     }
 
     /// The whole message as stored: its prefix, then the body.

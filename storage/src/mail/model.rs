@@ -261,7 +261,7 @@ pub struct CopyResult {
 }
 
 /// The cheap per-message fields (FETCH FLAGS, UID, MODSEQ, INTERNALDATE, RFC822.SIZE).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MessageSummary {
     pub uid: u32,
     pub modseq: u64,
@@ -282,6 +282,24 @@ pub struct MessageMeta {
     /// Offsets in the message as read back (prefix included): the whole message first, then
     /// every MIME part.
     pub parts: Vec<PartOffsets>,
+}
+
+/// Which metadata fields [`MailStore::fetch_meta_with`] reads; the others come back empty.
+/// A message-list FETCH (`ENVELOPE BODYSTRUCTURE`) needs neither the part offsets nor `BODY`.
+///
+/// [`MailStore::fetch_meta_with`]: crate::mail::MailStore::fetch_meta_with
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MetaFields {
+    pub envelope: bool,
+    pub body_structure: bool,
+    /// The non-extensible `BODY` form.
+    pub body: bool,
+    /// The part offsets (`BODY[section]`, `BINARY`, `RFC822.HEADER` ...).
+    pub parts: bool,
+}
+
+impl MetaFields {
+    pub const ALL: MetaFields = MetaFields { envelope: true, body_structure: true, body: true, parts: true };
 }
 
 /// How much of each message [`MailStore::read_batch`] reads.

@@ -3,11 +3,14 @@
 
 use crate::accounts::account_key;
 use crate::mail::mailboxes::{info, normalise_name};
-use crate::mail::meta::PartOffsets;
-use crate::mail::model::{Change, Changes, Extent, MailboxInfo, MailboxStatus, MessageMeta, MessageSummary, UidSet};
+use crate::mail::meta::{MessageMetadata, PartOffsets};
+use crate::mail::model::{
+    Change, Changes, Extent, MailboxInfo, MailboxStatus, MessageMeta, MessageSummary, MetaFields, UidSet,
+};
 use crate::mail::record::{
     account_prefix, body_key, change_key, chunk_key, mailbox_key, mailbox_messages_prefix, message_key, modseq_of_key,
-    name_of_key, uid_of_key, AccountState, BodyRecord, ChangeRecord, MailboxRecord, MessageRecord, CHUNK_BYTES,
+    name_of_key, uid_of_key, AccountState, BodyRecord, ChangeRecord, MailboxRecord, MessageHead, MessageRecord,
+    CHUNK_BYTES,
 };
 use crate::mail::txn::{scan_options, Cf};
 use crate::rocks::Backend;
@@ -72,6 +75,43 @@ impl<'a> View<'a> {
         }
     }
 
+    /// Calls `each(i, record)` with the body record of every `ids[i]`, walking the body records in
+    /// key order with one iterator: a mailbox's bodies were mostly stored one after another, so
+    /// the next wanted record is usually a few steps on, where a lookup each would search the
+    /// whole store again. A record further away is sought. A missing one is an error.
+    pub fn bodies(
+        &self,
+        ids: &[u64],
+        mut each: impl FnMut(usize, &[u8]) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        /// Records stepped over before seeking instead.
+        const STEPS: usize = 8;
+        let mut order: Vec<usize> = (0..ids.len()).collect();
+        order.sort_by_key(|&i| ids[i]);
+        let cf = self.backend.cf(Cf::Bodies.name());
+        let mut it = self.snapshot.raw_iterator_cf_opt(cf, rocksdb::ReadOptions::default());
+        for i in order {
+            let want = body_key(ids[i]);
+            let before = |it: &rocksdb::DBRawIteratorWithThreadMode<'_, rocksdb::DB>| {
+                it.key().is_some_and(|k| k < want.as_slice())
+            };
+            let mut steps = 0;
+            while it.valid() && before(&it) && steps < STEPS {
+                it.next();
+                steps += 1;
+            }
+            if !it.valid() || before(&it) {
+                it.seek(&want);
+            }
+            it.status()?;
+            match (it.key(), it.value()) {
+                (Some(k), Some(v)) if k == want.as_slice() => each(i, v)?,
+                _ => return Err(StoreError::Corrupt(format!("body {} is missing", ids[i]))),
+            }
+        }
+        Ok(())
+    }
+
     pub fn body(&self, body_id: u64) -> Result<BodyRecord, StoreError> {
         match self.get(Cf::Bodies, &body_key(body_id))? {
             Some(b) => BodyRecord::decode(&b),
@@ -106,7 +146,29 @@ impl<'a> View<'a> {
         account: &Address,
         record: &MailboxRecord,
         uids: &UidSet,
-        mut each: impl FnMut(u32, MessageRecord) -> Result<(), StoreError>,
+        each: impl FnMut(u32, MessageRecord) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        self.scan_messages(account, record, uids, MessageRecord::decode, each)
+    }
+
+    /// [`View::messages`] without their prefixes.
+    fn message_heads(
+        &self,
+        account: &Address,
+        record: &MailboxRecord,
+        uids: &UidSet,
+        each: impl FnMut(u32, MessageHead) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        self.scan_messages(account, record, uids, MessageHead::decode, each)
+    }
+
+    fn scan_messages<T>(
+        &self,
+        account: &Address,
+        record: &MailboxRecord,
+        uids: &UidSet,
+        decode: fn(&[u8]) -> Result<T, StoreError>,
+        mut each: impl FnMut(u32, T) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
         let Some((lo, hi)) = uids.bounds() else {
             return Ok(());
@@ -122,7 +184,7 @@ impl<'a> View<'a> {
         self.scan(Cf::Messages, &prefix, &from, until.as_deref(), |k, v| {
             let (_, _, uid) = uid_of_key(k)?;
             if uids.contains(uid) {
-                each(uid, MessageRecord::decode(v)?)?;
+                each(uid, decode(v)?)?;
             }
             Ok(true)
         })
@@ -171,8 +233,10 @@ pub(crate) fn subscriptions(b: &Backend, account: &Address) -> Result<Vec<String
     Ok(out)
 }
 
-fn summary(uid: u32, m: &MessageRecord) -> MessageSummary {
-    MessageSummary { uid, modseq: m.modseq, flags: m.flags.clone(), internal_date: m.internal_date, size: m.size() }
+/// The summary of a message record (its flags moved, not cloned).
+fn into_summary(uid: u32, m: MessageHead) -> MessageSummary {
+    let size = m.size();
+    MessageSummary { uid, modseq: m.modseq, flags: m.flags, internal_date: m.internal_date, size }
 }
 
 pub(crate) fn fetch_summaries(
@@ -184,8 +248,8 @@ pub(crate) fn fetch_summaries(
     let view = View::new(b);
     let (_, record) = view.mailbox(account, name)?;
     let mut out = Vec::new();
-    view.messages(account, &record, uids, |uid, m| {
-        out.push(summary(uid, &m));
+    view.message_heads(account, &record, uids, |uid, m| {
+        out.push(into_summary(uid, m));
         Ok(())
     })?;
     Ok(out)
@@ -209,25 +273,36 @@ pub(crate) fn fetch_meta(
     account: &Address,
     name: &str,
     uids: &UidSet,
+    fields: MetaFields,
 ) -> Result<Vec<MessageMeta>, StoreError> {
     let view = View::new(b);
     let (_, record) = view.mailbox(account, name)?;
-    let mut out = Vec::new();
-    // Each body record is decoded for its message and its fields moved into the answer, not
-    // cloned: this runs for every message of a message-list FETCH. (A body shared by several
-    // messages of the mailbox is simply read once for each.)
-    view.messages(account, &record, uids, |uid, m| {
-        let by = u32::try_from(m.prefix.len()).unwrap_or(u32::MAX);
-        let meta = view.body(m.body_id)?.meta;
+    let mut messages = Vec::new();
+    view.message_heads(account, &record, uids, |uid, m| {
+        messages.push((uid, m));
+        Ok(())
+    })?;
+    // One walk over the body records for all messages (see `View::bodies`). Each record is
+    // decoded for its message and its fields moved into the answer, not cloned. (A body shared
+    // by several messages of the mailbox is simply decoded once for each.)
+    let ids: Vec<u64> = messages.iter().map(|(_, m)| m.body_id).collect();
+    let mut metas: Vec<Option<MessageMetadata>> = (0..ids.len()).map(|_| None).collect();
+    view.bodies(&ids, |i, record| {
+        metas[i] = Some(BodyRecord::decode_fields(record, fields)?.meta);
+        Ok(())
+    })?;
+    let mut out = Vec::with_capacity(messages.len());
+    for ((uid, m), meta) in messages.into_iter().zip(metas) {
+        let Some(meta) = meta else { continue };
+        let by = u32::try_from(m.prefix_len).unwrap_or(u32::MAX);
         out.push(MessageMeta {
-            summary: summary(uid, &m),
+            summary: into_summary(uid, m),
             envelope: meta.envelope,
             body_structure: meta.body_structure,
             body: meta.body,
             parts: meta.parts.into_iter().map(|p| shift(p, by)).collect(),
         });
-        Ok(())
-    })?;
+    }
     Ok(out)
 }
 

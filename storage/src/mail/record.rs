@@ -18,7 +18,7 @@
 
 use crate::keys::{KeyBuilder, KeyReader};
 use crate::mail::meta::{MessageMetadata, PartOffsets};
-use crate::mail::model::{ChangeKind, Flags};
+use crate::mail::model::{ChangeKind, Flags, MetaFields};
 use crate::StoreError;
 
 /// Bodies are stored in values of at most this many bytes.
@@ -300,20 +300,51 @@ impl MessageRecord {
         e.done()
     }
     pub fn decode(b: &[u8]) -> Result<MessageRecord, StoreError> {
-        let mut d = Dec::new(b, "message")?;
-        let modseq = d.u64()?;
-        let bits = d.u8()?;
-        let internal_date = d.u64()? as i64;
-        let body_id = d.u64()?;
-        let body_len = d.u64()?;
-        let prefix = d.bytes()?.to_vec();
-        let n = d.u32()?;
-        let mut keywords = std::collections::BTreeSet::new();
-        for _ in 0..n {
-            keywords.insert(d.string()?);
-        }
-        Ok(MessageRecord { modseq, flags: Flags::from_parts(bits, keywords), internal_date, body_id, body_len, prefix })
+        let (h, prefix) = decode_message(b)?;
+        let (modseq, flags, internal_date, body_id, body_len) =
+            (h.modseq, h.flags, h.internal_date, h.body_id, h.body_len);
+        Ok(MessageRecord { modseq, flags, internal_date, body_id, body_len, prefix: prefix.to_vec() })
     }
+}
+
+/// A message record without its prefix bytes: all that listing messages (summaries, metadata)
+/// needs, one allocation fewer per message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct MessageHead {
+    pub modseq: u64,
+    pub flags: Flags,
+    pub internal_date: i64,
+    pub body_id: u64,
+    pub body_len: u64,
+    pub prefix_len: u64,
+}
+
+impl MessageHead {
+    pub fn decode(b: &[u8]) -> Result<MessageHead, StoreError> {
+        Ok(decode_message(b)?.0)
+    }
+    pub fn size(&self) -> u64 {
+        self.prefix_len + self.body_len
+    }
+}
+
+/// A message record's fields, its prefix borrowed.
+fn decode_message(b: &[u8]) -> Result<(MessageHead, &[u8]), StoreError> {
+    let mut d = Dec::new(b, "message")?;
+    let modseq = d.u64()?;
+    let bits = d.u8()?;
+    let internal_date = d.u64()? as i64;
+    let body_id = d.u64()?;
+    let body_len = d.u64()?;
+    let prefix = d.bytes()?;
+    let n = d.u32()?;
+    let mut keywords = std::collections::BTreeSet::new();
+    for _ in 0..n {
+        keywords.insert(d.string()?);
+    }
+    let flags = Flags::from_parts(bits, keywords);
+    let prefix_len = prefix.len() as u64;
+    Ok((MessageHead { modseq, flags, internal_date, body_id, body_len, prefix_len }, prefix))
 }
 
 impl ChangeRecord {
@@ -371,11 +402,21 @@ impl BodyRecord {
     }
 
     pub fn decode(b: &[u8]) -> Result<BodyRecord, StoreError> {
+        BodyRecord::decode_fields(b, MetaFields::ALL)
+    }
+
+    /// [`BodyRecord::decode`] of the metadata `fields` only; the others are left empty (nothing
+    /// is allocated for them).
+    pub fn decode_fields(b: &[u8], fields: MetaFields) -> Result<BodyRecord, StoreError> {
         let mut d = Dec::new(b, "body")?;
         let len = d.u64()?;
-        let envelope = d.bytes()?.to_vec();
-        let body_structure = d.bytes()?.to_vec();
-        let body = d.bytes()?.to_vec();
+        let mut field = |wanted: bool| d.bytes().map(|v| if wanted { v.to_vec() } else { Vec::new() });
+        let envelope = field(fields.envelope)?;
+        let body_structure = field(fields.body_structure)?;
+        let body = field(fields.body)?;
+        if !fields.parts {
+            return Ok(BodyRecord { len, meta: MessageMetadata { envelope, body_structure, body, parts: Vec::new() } });
+        }
         let n = d.u32()?;
         let mut parts = Vec::new();
         for _ in 0..n {

@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use std::io;
 use std::io::Write as _;
 use storage::mail::meta::PartOffsets;
-use storage::mail::{FlagOp, Flags, MessageMeta, MessageSummary, SystemFlag, UidSet};
+use storage::mail::{FlagOp, Flags, MessageMeta, MessageSummary, MetaFields, SystemFlag, UidSet};
 
 /// Buffered FETCH output is written once it reaches this size.
 pub const FETCH_FLUSH_BYTES: usize = 64 * 1024;
@@ -93,23 +93,40 @@ impl ImapSession<'_> {
         }
         let (name, read_only) = (selected.name.clone(), selected.read_only);
         let needs_meta = request.attrs.iter().any(FetchAttr::needs_meta);
+        let fields = MetaFields {
+            envelope: request.attrs.contains(&FetchAttr::Envelope),
+            body_structure: request.attrs.contains(&FetchAttr::BodyStructure),
+            body: request.attrs.contains(&FetchAttr::Body),
+            parts: request.attrs.iter().any(FetchAttr::needs_content),
+        };
         let needs_content = request.attrs.iter().any(FetchAttr::needs_content);
         let sets_seen = !read_only && request.attrs.iter().any(FetchAttr::sets_seen);
         let wants_flags = request.attrs.contains(&FetchAttr::Flags);
         let header_only = request.attrs.iter().filter(|a| a.needs_content()).all(names_message_header);
         let mail = self.ctx.mail();
-        for chunk in uids.chunks(FETCH_BATCH) {
+        // Each batch's metadata is asked for before the previous batch is written out, so the
+        // store reads it meanwhile.
+        let read_batch = |chunk: &[u32]| -> ChunkRead {
             let set = uid_set(chunk);
-            let mut messages: Vec<(MessageSummary, Option<MessageMeta>)> = if needs_meta {
-                match mail.fetch_meta(&account, &name, set.clone()).await {
-                    Ok(m) => m.into_iter().map(|m| (m.summary.clone(), Some(m))).collect(),
-                    Err(e) => return Ok(store_failed(out, tag, &e)),
-                }
+            if needs_meta {
+                let read = mail.fetch_meta_with(&account, &name, set, fields);
+                Box::pin(async move {
+                    let metas = read.await?;
+                    Ok(metas.into_iter().map(|mut m| (std::mem::take(&mut m.summary), Some(m))).collect())
+                })
             } else {
-                match mail.fetch_summaries(&account, &name, set.clone()).await {
-                    Ok(s) => s.into_iter().map(|s| (s, None)).collect(),
-                    Err(e) => return Ok(store_failed(out, tag, &e)),
-                }
+                let read = mail.fetch_summaries(&account, &name, set);
+                Box::pin(async move { Ok(read.await?.into_iter().map(|s| (s, None)).collect()) })
+            }
+        };
+        let mut chunks = uids.chunks(FETCH_BATCH).peekable();
+        let mut next = chunks.peek().map(|chunk| read_batch(chunk));
+        while let (Some(chunk), Some(read)) = (chunks.next(), next.take()) {
+            let result = read.await;
+            next = chunks.peek().map(|chunk| read_batch(chunk));
+            let mut messages = match result {
+                Ok(messages) => messages,
+                Err(e) => return Ok(store_failed(out, tag, &e)),
             };
             if let Some(since) = request.changed_since {
                 messages.retain(|(s, _)| s.modseq > since);
@@ -220,6 +237,12 @@ impl ImapSession<'_> {
         Ok(Flow::Continue)
     }
 }
+
+/// One batch's summaries (and metadata, when asked for), read by the store while the session
+/// writes out the batch before it.
+type ChunkRead = std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<Vec<(MessageSummary, Option<MessageMeta>)>, storage::StoreError>>>,
+>;
 
 /// Whether a content attribute needs nothing beyond the message's own header.
 fn names_message_header(attr: &FetchAttr) -> bool {

@@ -68,6 +68,18 @@ async fn messages_read_back_byte_exact_with_prefix_and_part_slices() {
         let end = u64::from(meta.parts[0].header.end);
         assert_eq!(header, &f.mail.read_range(&f.alice, "INBOX", *uid, 0..end).await.unwrap(), "uid {uid}");
     }
+    // Some fields only: those asked for are as in the full read, the others empty.
+    let full = f.mail.fetch_meta(&f.alice, "INBOX", UidSet::all()).await.unwrap();
+    let fields = MetaFields { envelope: true, body_structure: true, body: false, parts: false };
+    let some = f.mail.fetch_meta_with(&f.alice, "INBOX", UidSet::all(), fields).await.unwrap();
+    assert_eq!(some.len(), full.len());
+    for (some, full) in some.iter().zip(&full) {
+        assert_eq!(
+            (&some.summary, &some.envelope, &some.body_structure),
+            (&full.summary, &full.envelope, &full.body_structure)
+        );
+        assert!(some.body.is_empty() && some.parts.is_empty() && !full.body.is_empty() && !full.parts.is_empty());
+    }
     let some = f.mail.read_batch(&f.alice, "INBOX", UidSet::range(2..=3), Extent::Header, u64::MAX).await.unwrap();
     assert_eq!(some.iter().map(|h| h.0).collect::<Vec<_>>(), [2, 3]);
     let one = f.mail.read_batch(&f.alice, "INBOX", UidSet::all(), Extent::Header, 1).await.unwrap();
