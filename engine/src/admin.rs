@@ -58,6 +58,10 @@ pub enum Request {
     StoreBackup {
         dir: String,
     },
+    /// Each account's usage (messages and bytes over all its mailboxes), optionally of one domain.
+    StoreUsage {
+        domain: Option<String>,
+    },
     QueueList,
     QueueShow {
         id: u64,
@@ -137,6 +141,7 @@ pub fn execute(store: &Store, request: &Request, auth: Option<&Authenticator>) -
 /// The mail requests, handed to [`crate::admin_mail`].
 fn mail_query(request: &Request) -> Option<MailQuery> {
     Some(match request {
+        Request::StoreUsage { domain } => MailQuery::StoreUsage { domain: domain.clone() },
         Request::QueueList => MailQuery::QueueList,
         Request::QueueShow { id } => MailQuery::QueueShow { id: *id },
         Request::QueueDelete { id } => MailQuery::QueueDelete { id: *id },
@@ -213,7 +218,8 @@ fn run(store: &Store, request: &Request, auth: Option<&Authenticator>) -> Result
                 .map(|a| format!("{}{}", a.address, if a.enabled { "" } else { " (disabled)" }))
                 .collect())
         }
-        Request::QueueList
+        Request::StoreUsage { .. }
+        | Request::QueueList
         | Request::QueueShow { .. }
         | Request::QueueDelete { .. }
         | Request::MailboxList { .. }
@@ -296,6 +302,7 @@ fn op_name(request: &Request) -> &'static str {
         Request::UserList { .. } => "user list",
         Request::StoreCheck => "store check",
         Request::StoreBackup { .. } => "store backup",
+        Request::StoreUsage { .. } => "store usage",
         Request::QueueList => "queue list",
         Request::QueueShow { .. } => "queue show",
         Request::QueueDelete { .. } => "queue delete",

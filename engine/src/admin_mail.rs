@@ -1,4 +1,5 @@
-//! Operator requests about mail: the outbound queue, an account's mailboxes and messages.
+//! Operator requests about mail: the outbound queue, accounts' usage, an account's mailboxes and
+//! messages.
 //!
 //! The store's mail API is async (its calls are served by storage threads); the admin thread and
 //! the CLI's direct mode are not reactor threads, so they wait for each call on a small
@@ -6,7 +7,7 @@
 
 use crate::session::smtp::envelope::rfc5322_date;
 use storage::mail::{SystemFlag, UidSet};
-use storage::{Address, Store, StoreError};
+use storage::{Address, Domain, Store, StoreError};
 
 /// Lines for the operator, and optionally raw message bytes (for `message show`).
 pub struct MailOutput {
@@ -23,6 +24,7 @@ impl MailOutput {
 /// What an operator may ask about mail.
 #[derive(Debug, Clone)]
 pub enum MailQuery {
+    StoreUsage { domain: Option<String> },
     QueueList,
     QueueShow { id: u64 },
     QueueDelete { id: u64 },
@@ -41,6 +43,15 @@ pub fn run(store: &Store, query: &MailQuery) -> Result<MailOutput, StoreError> {
 async fn run_async(store: &Store, query: &MailQuery) -> Result<MailOutput, StoreError> {
     let mail = store.mail();
     match query {
+        MailQuery::StoreUsage { domain } => {
+            let domain = domain.as_deref().map(Domain::parse).transpose()?;
+            let mut lines = Vec::new();
+            for account in store.accounts(domain.as_ref())? {
+                let usage = mail.usage(&account.address).await?;
+                lines.push(format!("{} messages {} size {}", account.address, usage.messages, usage.bytes));
+            }
+            MailOutput::lines(lines)
+        }
         MailQuery::QueueList => {
             let entries = mail.queue_list().await?;
             MailOutput::lines(

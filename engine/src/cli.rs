@@ -40,7 +40,7 @@ enum Command {
         #[command(subcommand)]
         action: UserAction,
     },
-    /// Check or back up the mail store.
+    /// Check or back up the mail store; show accounts' usage.
     Store {
         #[command(subcommand)]
         action: StoreAction,
@@ -68,6 +68,9 @@ enum StoreAction {
     Check,
     /// Write a consistent copy of the store (a RocksDB checkpoint) into DIR, online.
     Backup { dir: PathBuf },
+    /// Show each account's usage, optionally of one domain: its messages and their bytes (sum of
+    /// RFC822.SIZE) over all its mailboxes.
+    Usage { domain: Option<String> },
 }
 
 #[derive(Debug, Subcommand)]
@@ -166,6 +169,7 @@ pub fn main() -> ExitCode {
         }
         Command::User { action } => user_request(action).and_then(|request| administer(&config, request)),
         Command::Store { action: StoreAction::Check } => administer(&config, Request::StoreCheck),
+        Command::Store { action: StoreAction::Usage { domain } } => administer(&config, Request::StoreUsage { domain }),
         Command::Store { action: StoreAction::Backup { dir } } => {
             // The server may run in another directory: send it an absolute path.
             let dir = if dir.is_absolute() {

@@ -1,4 +1,4 @@
-//! `mailgenic store check` and `store backup` against real stores.
+//! `mailgenic store check`, `store backup` and `store usage` against real stores.
 
 mod common;
 
@@ -47,9 +47,30 @@ fn store_check_names_the_message_whose_body_was_removed() {
 }
 
 #[test]
+fn store_usage_lists_each_accounts_messages_and_bytes() {
+    let dir = tempfile::tempdir().expect("dir");
+    let config = write_config(dir.path(), "");
+    {
+        let (store, alice) = seeded_store(dir.path());
+        let bob = Address::parse("bob@example.test").expect("address");
+        store.add_account(&bob, &storage::password::hash(b"pw").expect("hash")).expect("add account");
+        append(&store, &alice, "INBOX", b"Subject: one\r\n\r\nfirst\r\n");
+        append(&store, &alice, "Archive", b"Subject: two\r\n\r\nsecond\r\n");
+    }
+    let expected = "alice@example.test messages 2 size 47\nbob@example.test messages 0 size 0\n";
+    let (code, out, err) = cli(&config, &["store", "usage"], "");
+    assert_eq!((code, out.as_str()), (0, expected), "{err}");
+    let (code, out, err) = cli(&config, &["store", "usage", "example.test"], "");
+    assert_eq!((code, out.as_str()), (0, expected), "{err}");
+}
+
+#[test]
 fn store_backup_of_a_running_server_passes_check() {
     let server = Server::start("");
     server.add_user("alice@example.test", "pw one two");
+    // Through the running server's admin socket.
+    let (code, out, err) = server.cli(&["store", "usage"], "");
+    assert_eq!((code, out.trim()), (0, "alice@example.test messages 0 size 0"), "{err}");
     let backup = server.dir.join("copy");
     let (code, out, err) = server.cli(&["store", "backup", backup.join("store").to_str().expect("path")], "");
     assert_eq!(code, 0, "{out}{err}");

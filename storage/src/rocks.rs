@@ -206,6 +206,8 @@ impl Store {
         let store =
             Store { inner: Arc::new(Inner { mail, backend, admin: Mutex::new(()), recent: Default::default() }) };
         store.check_schema()?;
+        // Account state records written before the usage counter existed get it now.
+        crate::mail::fill_missing_usage(&store.inner.backend, store.engine())?;
         Ok(store)
     }
 

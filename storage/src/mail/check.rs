@@ -6,6 +6,7 @@
 //! - every message's mailbox exists, its UID is below the mailbox's UIDNEXT, its MODSEQ at most
 //!   the mailbox's HIGHESTMODSEQ, which is at most the account's MODSEQ counter;
 //! - each mailbox's message count, unseen count and total size match its messages;
+//! - each account's usage counter (bytes and messages) matches the messages of its mailboxes;
 //! - every referenced body exists with all its chunks and the right length; each body's
 //!   reference count equals the number of messages pointing at it; no body is unreferenced;
 //! - every change-log entry is readable and below its account's MODSEQ counter;
@@ -17,6 +18,7 @@ use crate::mail::record::{
     ChangeRecord, MailboxRecord, MessageRecord,
 };
 use crate::mail::txn::Cf;
+use crate::mail::Usage;
 use crate::mail::{queue, MailStore};
 use crate::rocks::Backend;
 use crate::StoreError;
@@ -178,6 +180,24 @@ pub(crate) fn check(backend: &Backend) -> Result<Vec<String>, StoreError> {
                 "{account} {}: counts say {} messages, {} unseen, {} bytes; found {}, {}, {}",
                 m.name, r.messages, r.unseen, r.size, t.messages, t.unseen, t.size
             ));
+        }
+    }
+    // Account usage: the counter against the sum over the account's mailboxes. An account whose
+    // record has no counter yet is skipped: its usage is computed when it is read.
+    let mut usage: BTreeMap<&str, Usage> = states.keys().map(|a| (a.as_str(), Usage::default())).collect();
+    for ((account, _), m) in &mailboxes {
+        if let Some(u) = usage.get_mut(account.as_str()) {
+            u.bytes = u.bytes.saturating_add(m.tally.size);
+            u.messages = u.messages.saturating_add(u64::from(m.tally.messages));
+        }
+    }
+    for (account, found) in usage {
+        match states.get(account).and_then(|s| s.usage) {
+            Some(counted) if counted != found => problems.push(format!(
+                "{account}: usage counter says {} messages, {} bytes; found {}, {}",
+                counted.messages, counted.bytes, found.messages, found.bytes
+            )),
+            _ => {}
         }
     }
     // Bodies: reference counts and chunks.

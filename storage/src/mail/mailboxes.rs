@@ -132,7 +132,7 @@ pub(crate) fn create_account_mail(
     if txn.get(Cf::AccountState, &account_prefix(account.as_str()))?.is_some() {
         return Ok(());
     }
-    let mut state = AccountState::default();
+    let mut state = AccountState::new_account();
     for (name, special_use) in DEFAULT_MAILBOXES {
         let r = new_record(&mut state, *special_use);
         save_mailbox(txn, account, name, &r);
@@ -142,8 +142,8 @@ pub(crate) fn create_account_mail(
     Ok(())
 }
 
-/// Deletes an account with all its mailboxes, messages (dropping body references), change log
-/// and subscriptions.
+/// Deletes an account with all its mailboxes, messages (dropping body references), change log,
+/// subscriptions and mail state (its usage counter goes with it).
 pub(crate) fn remove_account(txn: &mut Txn<'_>, account: &Address) -> Result<(), StoreError> {
     if txn.get(Cf::Accounts, &account_key(account))?.is_none() {
         return Err(StoreError::NotFound(format!("account {account}")));
@@ -199,26 +199,30 @@ fn create_superiors(
     Ok(())
 }
 
-/// Deletes a mailbox and its messages. Its inferiors (`name/...`) stay. INBOX cannot be deleted.
+/// Deletes a mailbox and its messages (counted out of the account's usage). Its inferiors
+/// (`name/...`) stay. INBOX cannot be deleted.
 pub(crate) fn delete_mailbox(txn: &mut Txn<'_>, account: &Address, name: &str) -> Result<(), StoreError> {
     let name = normalise_name(name)?;
     if name == "INBOX" {
         return Err(StoreError::Invalid("INBOX cannot be deleted".into()));
     }
-    load_state(txn, account)?;
+    let mut state = load_state(txn, account)?;
     let record = load_mailbox(txn, account, &name)?;
     let prefix = mailbox_messages_prefix(account.as_str(), record.id);
     for (key, value) in txn.scan_prefix(Cf::Messages, &prefix)? {
         let (_, _, uid) = uid_of_key(&key)?;
-        remove_message(txn, account, record.id, uid, &value)?;
+        let size = remove_message(txn, account, record.id, uid, &value)?;
+        state.count_out(size);
     }
+    save_state(txn, account, &mut state);
     txn.delete(Cf::Mailboxes, mailbox_key(account.as_str(), &name));
     txn.notify(ChangeNotice { account: account.clone(), mailbox: name, highest_modseq: record.highest_modseq });
     Ok(())
 }
 
 /// Renames `from` and its inferiors to `to`. Renaming INBOX moves its messages to `to` and leaves
-/// a new, empty INBOX (RFC 9051 §6.3.6); INBOX's inferiors stay where they are.
+/// a new, empty INBOX (RFC 9051 §6.3.6); INBOX's inferiors stay where they are. No message
+/// enters or leaves the account, so its usage stays as it is.
 pub(crate) fn rename_mailbox(txn: &mut Txn<'_>, account: &Address, from: &str, to: &str) -> Result<(), StoreError> {
     let (from, to) = (normalise_name(from)?, normalise_name(to)?);
     let mut state = load_state(txn, account)?;

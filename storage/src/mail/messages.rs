@@ -95,7 +95,8 @@ fn log_change(txn: &mut Txn<'_>, account: &Address, state: &mut AccountState, ch
     state.modseq
 }
 
-/// Adds a message to a mailbox whose record the caller saves afterwards (with `state`).
+/// Adds a message to a mailbox whose record the caller saves afterwards (with `state`, which
+/// counts it in the account's usage).
 fn insert(
     txn: &mut Txn<'_>,
     account: &Address,
@@ -115,6 +116,7 @@ fn insert(
     mailbox.messages += 1;
     mailbox.unseen += u32::from(!message.flags.contains(SystemFlag::Seen));
     mailbox.size += message.size();
+    state.count_in(message.size());
     txn.put(Cf::Messages, message_key(account.as_str(), mailbox.id, uid), message.encode());
     Ok(Appended { uid_validity: mailbox.uid_validity, uid, modseq: message.modseq })
 }
@@ -277,7 +279,8 @@ pub(crate) fn store_flags(
     Ok(update)
 }
 
-/// Removes one message from a mailbox record's counts and logs the expunge.
+/// Removes one message from a mailbox record's counts and the account's usage, and logs the
+/// expunge.
 fn expunge_one(
     txn: &mut Txn<'_>,
     account: &Address,
@@ -291,6 +294,7 @@ fn expunge_one(
     record.messages = record.messages.saturating_sub(1);
     record.unseen = record.unseen.saturating_sub(u32::from(!message.flags.contains(SystemFlag::Seen)));
     record.size = record.size.saturating_sub(message.size());
+    state.count_out(message.size());
     let change = ChangeRecord { mailbox_id: record.id, uid, kind: ChangeKind::Expunge };
     record.highest_modseq = log_change(txn, account, state, change);
     Ok(())
@@ -379,15 +383,17 @@ pub(crate) fn copy(
     Ok(result)
 }
 
-/// Deletes a message without logging (its mailbox or account is going away).
+/// Deletes a message without logging (its mailbox or account is going away); returns its size
+/// for the caller to count out of the account's usage.
 pub(crate) fn remove_message(
     txn: &mut Txn<'_>,
     account: &Address,
     mailbox_id: u64,
     uid: u32,
     value: &[u8],
-) -> Result<(), StoreError> {
+) -> Result<u64, StoreError> {
     let message = MessageRecord::decode(value)?;
     txn.delete(Cf::Messages, message_key(account.as_str(), mailbox_id, uid));
-    drop_ref(txn, message.body_id)
+    drop_ref(txn, message.body_id)?;
+    Ok(message.size())
 }

@@ -16,7 +16,7 @@
 //! `record` (keys and values), `txn` (the writer's overlay transaction), `writer` (threads and
 //! group commit), `mailboxes` and `messages` (writer-side operations), `read` (snapshot reads),
 //! [`queue`] (the outbound queue), `check` (invariants and backup), `compact` (drops the
-//! tombstones of expunged messages).
+//! tombstones of expunged messages), `usage` (each account's bytes and messages).
 //!
 //! Durability: every mutating call resolves only after its group commit is synced (`fsync` of the
 //! RocksDB WAL), so an SMTP `250` or an IMAP `OK` sent after it survives a crash.
@@ -33,6 +33,7 @@ mod read;
 mod recent;
 mod record;
 mod txn;
+mod usage;
 mod writer;
 
 pub(crate) use recent::RecentClaims;
@@ -40,6 +41,7 @@ pub(crate) use recent::RecentClaims;
 #[cfg(test)]
 mod tests;
 
+pub(crate) use usage::fill_missing as fill_missing_usage;
 pub(crate) use writer::MailEngine;
 
 use crate::{Address, Store, StoreError};
@@ -389,6 +391,13 @@ impl MailStore {
     pub async fn status(&self, account: &Address, mailbox: &str) -> Result<MailboxStatus, StoreError> {
         let (account, mailbox) = (account.clone(), mailbox.to_string());
         self.read(move |b| read::status(b, &account, &mailbox)).await
+    }
+
+    /// The account's bytes (sum of RFC822.SIZE) and messages over all its mailboxes, as of the
+    /// last commit: what a quota is checked against.
+    pub async fn usage(&self, account: &Address) -> Result<Usage, StoreError> {
+        let account = account.clone();
+        self.read(move |b| usage::read(b, &account)).await
     }
 
     /// The mailbox's changes with MODSEQ above `modseq`, in MODSEQ order (CONDSTORE/QRESYNC),

@@ -216,6 +216,31 @@ pub struct MailboxStatus {
     pub highest_modseq: u64,
 }
 
+/// What an account's messages take up over all its mailboxes: the counters a quota will be checked
+/// against (RFC 9208's `STORAGE` and `MESSAGE` resources, `STORAGE` kept here in bytes).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Usage {
+    /// Sum of RFC822.SIZE of every message. Each copy counts its own size (a delivery to several
+    /// recipients, a COPY), although the copies share one stored body.
+    pub bytes: u64,
+    pub messages: u64,
+}
+
+impl Usage {
+    /// Counts a message of `size` bytes in (saturating: a counter never wraps).
+    pub(crate) fn add(&mut self, size: u64) {
+        self.bytes = self.bytes.saturating_add(size);
+        self.messages = self.messages.saturating_add(1);
+    }
+
+    /// Counts a message of `size` bytes out (saturating: a counter that drifted low stops at 0,
+    /// and `store check` reports it).
+    pub(crate) fn remove(&mut self, size: u64) {
+        self.bytes = self.bytes.saturating_sub(size);
+        self.messages = self.messages.saturating_sub(1);
+    }
+}
+
 /// A message to store: the per-copy header prefix (Return-Path, Delivered-To, Received...), the
 /// message itself, and its initial flags.
 #[derive(Debug, Clone, Default)]

@@ -60,7 +60,7 @@ impl<'a> View<'a> {
         Ok(())
     }
 
-    fn account(&self, account: &Address) -> Result<(), StoreError> {
+    pub fn account(&self, account: &Address) -> Result<(), StoreError> {
         match self.get(Cf::Accounts, &account_key(account))? {
             Some(_) => Ok(()),
             None => Err(StoreError::NotFound(format!("account {account}"))),

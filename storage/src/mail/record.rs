@@ -18,7 +18,7 @@
 
 use crate::keys::{KeyBuilder, KeyReader};
 use crate::mail::meta::{MessageMetadata, PartOffsets};
-use crate::mail::model::{ChangeKind, Flags, MetaFields};
+use crate::mail::model::{ChangeKind, Flags, MetaFields, Usage};
 use crate::StoreError;
 
 /// Bodies are stored in values of at most this many bytes.
@@ -94,8 +94,14 @@ pub(crate) struct AccountState {
     pub modseq: u64,
     pub last_uid_validity: u32,
     /// The change log holds every change above this MODSEQ and none at or below it (older
-    /// entries are pruned, see `mailboxes::save_state`). 0 in records written before it existed.
+    /// entries are pruned, see `mailboxes::save_state`). 0 in records written before it existed;
+    /// always written, so that `usage` can follow it.
     pub change_horizon: u64,
+    /// Bytes and messages of the account (room for quotas), kept in step by every write that adds
+    /// or removes a message. `None` in records written before it existed: `mail::usage` computes it
+    /// from the messages at open. While it is `None`, counting leaves it so (and a read computes
+    /// it), so an absent counter is never taken for 0.
+    pub usage: Option<Usage>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -234,13 +240,31 @@ impl<'a> Dec<'a> {
 }
 
 impl AccountState {
+    /// The state of a new account: no mailbox yet, no message.
+    pub fn new_account() -> AccountState {
+        AccountState { usage: Some(Usage::default()), ..AccountState::default() }
+    }
+    /// Counts a message of `size` bytes coming into the account.
+    pub fn count_in(&mut self, size: u64) {
+        if let Some(usage) = &mut self.usage {
+            usage.add(size);
+        }
+    }
+    /// Counts a message of `size` bytes leaving the account.
+    pub fn count_out(&mut self, size: u64) {
+        if let Some(usage) = &mut self.usage {
+            usage.remove(size);
+        }
+    }
     pub fn encode(&self) -> Vec<u8> {
-        Enc::new()
-            .u64(self.next_mailbox_id)
-            .u64(self.modseq)
-            .u32(self.last_uid_validity)
-            .u64(self.change_horizon)
-            .done()
+        let e =
+            Enc::new().u64(self.next_mailbox_id).u64(self.modseq).u32(self.last_uid_validity).u64(self.change_horizon);
+        // Optional trailing field: absent (not zero) while the usage is not known yet.
+        let e = match self.usage {
+            Some(u) => e.u64(u.bytes).u64(u.messages),
+            None => e,
+        };
+        e.done()
     }
     pub fn decode(b: &[u8]) -> Result<AccountState, StoreError> {
         let mut d = Dec::new(b, "account state")?;
@@ -249,6 +273,7 @@ impl AccountState {
             modseq: d.u64()?,
             last_uid_validity: d.u32()?,
             change_horizon: if d.is_empty() { 0 } else { d.u64()? },
+            usage: if d.is_empty() { None } else { Some(Usage { bytes: d.u64()?, messages: d.u64()? }) },
         })
     }
 }

@@ -71,12 +71,13 @@ async fn the_log_is_pruned_to_its_keep_count_and_readers_see_the_horizon() {
 async fn an_account_state_written_before_the_horizon_existed_reads_as_a_complete_log() {
     let f = super::fixture();
     f.mail.append(&f.alice, "INBOX", message(corpus::SIMPLE)).await.unwrap();
-    // The record as the previous version wrote it: three fields, no horizon.
+    // The record as the first version wrote it: version byte, next mailbox id, MODSEQ, last
+    // UIDVALIDITY; no horizon (and no usage counter).
     let backend = f.store.backend_for_test();
     let key = crate::mail::record::account_prefix(f.alice.as_str());
     let cf = backend.cf(Cf::AccountState.name());
     let current = backend.db().get_cf(cf, &key).unwrap().unwrap();
-    backend.db().put_cf(cf, &key, &current[..current.len() - 8]).unwrap();
+    backend.db().put_cf(cf, &key, &current[..1 + 8 + 8 + 4]).unwrap();
     let changes = f.mail.changes_since(&f.alice, "INBOX", 0).await.unwrap();
     assert_eq!((changes.changes.len(), changes.horizon, changes.complete), (1, 0, true));
     assert!(f.mail.check().await.unwrap().is_empty());

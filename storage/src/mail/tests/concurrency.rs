@@ -1,7 +1,7 @@
 //! UIDs and MODSEQs under concurrent appends from many OS threads, each with its own runtime
 //! (the engine's shape: one current-thread runtime per core).
 use super::{fixture, message};
-use crate::mail::UidSet;
+use crate::mail::{Recipient, UidSet, Usage};
 use std::collections::BTreeSet;
 
 const THREADS: usize = 8;
@@ -57,6 +57,56 @@ fn uids_and_modseqs_are_unique_and_ascending_under_concurrent_appends() {
         assert!(stored.iter().all(|s| acked.get(&s.uid) == Some(&s.modseq)));
         // UID order equals MODSEQ order: both are assigned in commit order.
         assert!(stored.windows(2).all(|w| w[0].modseq < w[1].modseq));
+        assert!(f.mail.check().await.unwrap().is_empty());
+    });
+}
+
+#[test]
+fn the_usage_counter_adds_up_under_concurrent_appends_and_deliveries() {
+    let f = fixture();
+    let handles: Vec<_> = (0..THREADS)
+        .map(|t| {
+            let (mail, alice, bob) = (f.mail.clone(), f.alice.clone(), f.bob.clone());
+            std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                rt.block_on(async {
+                    // Bytes each thread stored for (alice, bob).
+                    let mut stored = (0u64, 0u64);
+                    for i in 0..APPENDS_PER_THREAD {
+                        let body = format!("Subject: t{t} m{i}\r\n\r\n{}\r\n", "x".repeat(t * 7 + i));
+                        let size = body.len() as u64;
+                        if i % 5 == 0 {
+                            // One body into both INBOXes, each copy with its own prefix.
+                            let recipients = vec![
+                                Recipient { account: alice.clone(), prefix: b"To-A: 1\r\n".to_vec() },
+                                Recipient { account: bob.clone(), prefix: Vec::new() },
+                            ];
+                            let results = mail.deliver(body.into_bytes(), recipients, 0).await.unwrap();
+                            assert!(results.iter().all(Result::is_ok));
+                            stored = (stored.0 + size + 9, stored.1 + size);
+                        } else {
+                            let mailbox = if i % 2 == 0 { "INBOX" } else { "Drafts" };
+                            mail.append(&alice, mailbox, message(body.as_bytes())).await.unwrap();
+                            stored.0 += size;
+                        }
+                    }
+                    stored
+                })
+            })
+        })
+        .collect();
+    let (mut alice_bytes, mut bob_bytes) = (0, 0);
+    for h in handles {
+        let (a, b) = h.join().unwrap();
+        alice_bytes += a;
+        bob_bytes += b;
+    }
+    let deliveries = (THREADS * APPENDS_PER_THREAD.div_ceil(5)) as u64;
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let alice = f.mail.usage(&f.alice).await.unwrap();
+        assert_eq!(alice, Usage { bytes: alice_bytes, messages: (THREADS * APPENDS_PER_THREAD) as u64 });
+        assert_eq!(f.mail.usage(&f.bob).await.unwrap(), Usage { bytes: bob_bytes, messages: deliveries });
         assert!(f.mail.check().await.unwrap().is_empty());
     });
 }

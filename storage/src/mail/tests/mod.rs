@@ -10,6 +10,7 @@ mod meta_corpus;
 mod model;
 mod ops;
 mod refcount;
+mod usage;
 
 use crate::mail::{MailStore, NewMessage};
 use crate::{Address, Domain, Store};
