@@ -290,11 +290,13 @@ pub struct StoreConfig {
     /// bytes each). IMAP sessions and QRESYNC clients that come back from an older MODSEQ are
     /// answered by comparing UIDs instead, so this bounds disk use, not what clients can do.
     pub change_log_keep: u64,
+    /// Compress message bodies on disk (LZ4): less disk, more CPU on every read of a body.
+    pub compress_bodies: bool,
 }
 
 impl Default for StoreConfig {
     fn default() -> Self {
-        StoreConfig { change_log_keep: 100_000 }
+        StoreConfig { change_log_keep: 100_000, compress_bodies: false }
     }
 }
 

@@ -22,6 +22,9 @@ pub mod wire;
 
 /// Opens the store of `config` with its `[store]` options.
 pub fn open_store(config: &mailgenic_config::Config) -> Result<storage::Store, storage::StoreError> {
-    let options = storage::StoreOptions { change_log_keep: config.store.change_log_keep };
+    let options = storage::StoreOptions {
+        change_log_keep: config.store.change_log_keep,
+        compress_bodies: config.store.compress_bodies,
+    };
     storage::Store::open_with(&config.store_path(), options)
 }

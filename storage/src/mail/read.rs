@@ -121,14 +121,30 @@ impl<'a> View<'a> {
 
     /// Bytes `range` of body `body_id` (clamped to its length).
     pub fn body_bytes(&self, body_id: u64, len: u64, range: Range<u64>) -> Result<Vec<u8>, StoreError> {
+        let mut out = Vec::new();
+        self.append_body_bytes(body_id, len, range, &mut out)?;
+        Ok(out)
+    }
+
+    /// [`View::body_bytes`] appended to `out`, each chunk copied once: straight from where
+    /// RocksDB holds it (pinned, not copied out first).
+    pub fn append_body_bytes(
+        &self,
+        body_id: u64,
+        len: u64,
+        range: Range<u64>,
+        out: &mut Vec<u8>,
+    ) -> Result<(), StoreError> {
         let (start, end) = (range.start.min(len), range.end.min(len));
-        let mut out = Vec::with_capacity(capacity(end - start));
+        out.reserve(capacity(end - start));
         let chunk = CHUNK_BYTES as u64;
+        let chunks = self.backend.cf(Cf::BodyChunks.name());
         let mut at = start;
         while at < end {
             let index = at / chunk;
             let bytes = self
-                .get(Cf::BodyChunks, &chunk_key(body_id, index as u32))?
+                .snapshot
+                .get_pinned_cf(chunks, chunk_key(body_id, index as u32))?
                 .ok_or_else(|| StoreError::Corrupt(format!("body {body_id} chunk {index} is missing")))?;
             let from = (at - index * chunk) as usize;
             let to = ((end - index * chunk) as usize).min(bytes.len());
@@ -138,7 +154,7 @@ impl<'a> View<'a> {
             out.extend_from_slice(&bytes[from..to]);
             at += (to - from) as u64;
         }
-        Ok(out)
+        Ok(())
     }
 
     fn messages(
@@ -341,7 +357,7 @@ pub(crate) fn read_batch(
         };
         let mut bytes = Vec::with_capacity(capacity(m.prefix.len() as u64 + end));
         bytes.extend_from_slice(&m.prefix);
-        bytes.extend(view.body_bytes(m.body_id, m.body_len, 0..end)?);
+        view.append_body_bytes(m.body_id, m.body_len, 0..end, &mut bytes)?;
         total = total.saturating_add(bytes.len() as u64);
         out.push((uid, bytes));
         Ok(())

@@ -25,8 +25,13 @@ use std::sync::Arc;
 pub const MIN_READ_BYTES: usize = 2048;
 /// Largest ciphertext read buffer, used while a client streams data.
 pub const MAX_READ_BYTES: usize = 64 * 1024;
-/// A write buffer larger than this is freed after use instead of being kept for the next write.
-const KEEP_WRITE_BYTES: usize = 16 * 1024;
+/// A write buffer up to this size is kept for the next write while the session is busy writing
+/// (a FETCH flushes 64 KiB at a time: a fresh buffer per flush would grow by reallocation and copy
+/// each time). Larger ones are freed after use.
+const KEEP_WRITE_BYTES: usize = 256 * 1024;
+/// The write buffer an idle connection keeps: once the session waits for its client (a read
+/// finds nothing pending), a larger one is freed.
+const IDLE_WRITE_BYTES: usize = 16 * 1024;
 
 /// What the driver of a [`TlsRecords`] does next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -147,6 +152,9 @@ impl TlsRecords {
                 return Ok(Step::Send);
             }
             if !self.pending() {
+                if self.write_buf.as_ref().is_some_and(|b| b.capacity() > IDLE_WRITE_BYTES) {
+                    self.write_buf = None;
+                }
                 return Ok(Step::Receive);
             }
             let before = self.read_pos;

@@ -12,6 +12,7 @@ use super::{reply, store_failed, Flow, ImapSession};
 use crate::io::Transport;
 use crate::wire::imap_fetch::{encode_section_name, parse_fetch_attrs, FetchAttr, Section, SectionText};
 use crate::wire::imap_values::{encode_date_time, parse_sequence_set};
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io;
 use std::io::Write as _;
@@ -351,24 +352,25 @@ fn slice(raw: &[u8], range: Option<std::ops::Range<u32>>) -> &[u8] {
     &raw[start..end]
 }
 
-/// The bytes a section names (RFC 9051 §6.4.5); a part that does not exist is empty.
-fn section_bytes(raw: &[u8], parts: &[PartOffsets], section: &Section) -> Vec<u8> {
-    let Some(part) = parts.iter().find(|p| p.section == section.part) else { return Vec::new() };
+/// The bytes a section names (RFC 9051 §6.4.5); a part that does not exist is empty. A slice of
+/// the message where it can be (`BODY[]` of 10,000 messages copies nothing here).
+fn section_bytes<'a>(raw: &'a [u8], parts: &[PartOffsets], section: &Section) -> Cow<'a, [u8]> {
+    let Some(part) = parts.iter().find(|p| p.section == section.part) else { return Cow::Borrowed(&[]) };
     let whole_message = section.part.is_empty();
     // The header a HEADER / HEADER.FIELDS / TEXT section refers to: the message's own, or that of
     // a message/rfc822 part.
     let header = if whole_message { Some(part.header.clone()) } else { part.message_header.clone() };
     match &section.text {
-        None if whole_message => raw.to_vec(),
-        None => slice(raw, Some(part.body.clone())).to_vec(),
-        Some(SectionText::Mime) => slice(raw, Some(part.header.clone())).to_vec(),
-        Some(SectionText::Header) => slice(raw, header).to_vec(),
+        None if whole_message => Cow::Borrowed(raw),
+        None => Cow::Borrowed(slice(raw, Some(part.body.clone()))),
+        Some(SectionText::Mime) => Cow::Borrowed(slice(raw, Some(part.header.clone()))),
+        Some(SectionText::Header) => Cow::Borrowed(slice(raw, header)),
         Some(SectionText::Text) => match header {
-            Some(h) => slice(raw, Some(h.end.max(part.body.start)..part.body.end)).to_vec(),
-            None => Vec::new(),
+            Some(h) => Cow::Borrowed(slice(raw, Some(h.end.max(part.body.start)..part.body.end))),
+            None => Cow::Borrowed(&[]),
         },
-        Some(SectionText::HeaderFields(names)) => header_fields(slice(raw, header), names, true),
-        Some(SectionText::HeaderFieldsNot(names)) => header_fields(slice(raw, header), names, false),
+        Some(SectionText::HeaderFields(names)) => Cow::Owned(header_fields(slice(raw, header), names, true)),
+        Some(SectionText::HeaderFieldsNot(names)) => Cow::Owned(header_fields(slice(raw, header), names, false)),
     }
 }
 

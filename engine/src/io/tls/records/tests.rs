@@ -304,3 +304,25 @@ fn close_notify_ends_the_stream_both_ways() {
     assert_eq!(seen, b"* BYE\r\n");
     assert!(pipe.client.process_new_packets().expect("client state").peer_has_closed());
 }
+
+#[test]
+fn the_write_buffer_is_reused_while_writing_and_freed_when_the_session_waits() {
+    let mut pipe = Pipe::connected();
+    let reply = payload(64 * 1024);
+    pipe.server.encrypt(&reply).expect("encrypt");
+    pipe.server_send();
+    let kept = pipe.server.write_buf.as_ref().map(|b| (b.as_ptr(), b.capacity()));
+    assert!(kept.is_some_and(|(_, cap)| cap > reply.len()), "a FETCH-sized buffer is kept for the next flush");
+    // The next flush of the same size reuses it: no new allocation, no regrowth.
+    pipe.server.encrypt(&reply).expect("encrypt");
+    let out = pipe.server.take_outgoing().expect("write_tls").expect("records queued");
+    assert_eq!(Some((out.as_ptr(), out.capacity())), kept);
+    pipe.to_client.extend(&out);
+    pipe.server.sent(out);
+    let mut seen = Vec::new();
+    pipe.client_receive(&mut seen).expect("client decrypts");
+    assert_eq!(seen.len(), 2 * reply.len());
+    // The session waits for its client: the large buffer goes, an idle connection keeps little.
+    assert_eq!(pipe.server_read(&mut Vec::new()).expect("nothing to read"), None);
+    assert!(pipe.server.write_buf.is_none());
+}
