@@ -134,7 +134,7 @@ fn lmtp_over_tcp_beyond_loopback_needs_an_allow_list() {
 fn the_mta_delivers_to_the_local_lmtp_socket_unless_told_otherwise() {
     let c = load(MINIMAL).expect("defaults");
     assert_eq!(c.smtp.lmtp_target(), LmtpTarget::Unix("/etc/mailgenic/data/lmtp.sock".into()));
-    assert_eq!(c.smtp.lmtp_pool_per_core, 4);
+    assert_eq!(c.smtp.lmtp_pool_per_core, 16);
     let relative = load(&format!("{MINIMAL}[smtp]\nlmtp_target = \"./mda/lmtp.sock\"\n")).expect("relative path");
     assert_eq!(relative.smtp.lmtp_target(), LmtpTarget::Unix("/etc/mailgenic/./mda/lmtp.sock".into()));
     let tcp = load(&format!("{MINIMAL}[smtp]\nlmtp_target = \"mda.internal:24\"\n")).expect("tcp target");
