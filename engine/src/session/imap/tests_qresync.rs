@@ -199,37 +199,22 @@ fn a_client_older_than_the_change_log_learns_what_vanished_by_comparison() {
     );
 }
 
+/// A plain (IMAP4rev1, no QRESYNC) `SELECT INBOX` with its answer, an unseen message in it.
+fn rev1_select(tag: &str, exists: u32, recent: u32) -> String {
+    format!(
+        "C: {tag} SELECT INBOX\nS: * FLAGS *\nS: * {exists} EXISTS\nS: * {recent} RECENT\nS: * OK [UNSEEN 1] *\n\
+         S: * OK *\nS: * OK *\nS: * OK *\nS: * OK *\nS: {tag} OK *\n"
+    )
+}
+
 #[test]
 fn a_session_selected_while_the_log_was_pruned_past_it_still_hears_every_change() {
     let world = World::new(SHORT_LOG);
     let appends: String = (1..=4).map(|n| append(&format!("a{n}"))).collect();
-    let first = format!(
-        "{}{appends}C: s SELECT INBOX
-         S: * FLAGS *
-         S: * 4 EXISTS
-         S: * 4 RECENT
-         S: * OK [UNSEEN 1] *
-         S: * OK *
-         S: * OK *
-         S: * OK *
-         S: * OK *
-         S: s OK *
-",
-        login()
-    );
+    let first = format!("{}{appends}{}", login(), rev1_select("s", 4, 4));
     let appends: String = (5..=10).map(|n| append(&format!("b{n}"))).collect();
     let second = format!(
-        "{}{appends}C: b1 SELECT INBOX
-         S: * FLAGS *
-         S: * 10 EXISTS
-         S: * 6 RECENT
-         S: * OK [UNSEEN 1] *
-         S: * OK *
-         S: * OK *
-         S: * OK *
-         S: * OK *
-         S: b1 OK *
-         C: b2 UID STORE 2:3 +FLAGS.SILENT (\\Deleted)
+        "{}{appends}{}C: b2 UID STORE 2:3 +FLAGS.SILENT (\\Deleted)
          S: b2 OK *
          C: b3 UID STORE 4 +FLAGS.SILENT (\\Flagged)
          S: b3 OK *
@@ -238,7 +223,8 @@ fn a_session_selected_while_the_log_was_pruned_past_it_still_hears_every_change(
          S: * 2 EXPUNGE
          S: b4 OK *
 ",
-        login()
+        login(),
+        rev1_select("b1", 10, 6)
     );
     // The first session last looked at MODSEQ 4; the log now starts above 10.
     let rest = "C: n NOOP
