@@ -146,6 +146,8 @@ impl Transport for TlsStream {
         if self.records.has_input()? {
             return Ok(());
         }
+        // The session waits for its client (IDLE): a large write buffer is not kept meanwhile.
+        self.records.shed_write_buffer();
         let fd = SocketFd(std::os::fd::AsRawFd::as_raw_fd(&self.tcp));
         // SAFETY: the descriptor is `self.tcp`'s, which stays open for as long as `watcher` lives
         // (`self` is borrowed for this whole call and `watcher` is dropped at its end).

@@ -158,6 +158,7 @@ pub(crate) fn remove_account(txn: &mut Txn<'_>, account: &Address) -> Result<(),
             txn.delete(cf, key);
         }
     }
+    txn.drop_ranges(Cf::Changes, &prefix);
     txn.delete(Cf::AccountState, prefix);
     txn.delete(Cf::Accounts, account_key(account));
     Ok(())

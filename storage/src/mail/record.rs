@@ -159,7 +159,7 @@ impl BodyRecord {
 }
 
 /// Appends values to a record.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub(crate) struct Enc(Vec<u8>);
 
 impl Enc {
@@ -237,6 +237,10 @@ impl<'a> Dec<'a> {
     pub fn is_empty(&self) -> bool {
         self.rest.is_empty()
     }
+    /// Bytes not read yet.
+    pub fn remaining(&self) -> usize {
+        self.rest.len()
+    }
 }
 
 impl AccountState {
@@ -266,15 +270,16 @@ impl AccountState {
         };
         e.done()
     }
+    /// Reads every layout this record has had, told apart by what follows the first three
+    /// fields: nothing (the first version), the horizon (8 bytes), the usage counter without the
+    /// horizon (16: written by a development build only), or both (24). Fields a later version
+    /// adds after these are left unread.
     pub fn decode(b: &[u8]) -> Result<AccountState, StoreError> {
         let mut d = Dec::new(b, "account state")?;
-        Ok(AccountState {
-            next_mailbox_id: d.u64()?,
-            modseq: d.u64()?,
-            last_uid_validity: d.u32()?,
-            change_horizon: if d.is_empty() { 0 } else { d.u64()? },
-            usage: if d.is_empty() { None } else { Some(Usage { bytes: d.u64()?, messages: d.u64()? }) },
-        })
+        let (next_mailbox_id, modseq, last_uid_validity) = (d.u64()?, d.u64()?, d.u32()?);
+        let change_horizon = if !d.is_empty() && d.remaining() != 16 { d.u64()? } else { 0 };
+        let usage = if d.remaining() >= 16 { Some(Usage { bytes: d.u64()?, messages: d.u64()? }) } else { None };
+        Ok(AccountState { next_mailbox_id, modseq, last_uid_validity, change_horizon, usage })
     }
 }
 
@@ -469,5 +474,36 @@ pub(crate) fn decode_count(b: &[u8], what: &'static str) -> Result<u64, StoreErr
             Ok(u64::from_be_bytes(a))
         }
         _ => Err(StoreError::Corrupt(format!("{what}: bad counter"))),
+    }
+}
+
+#[cfg(test)]
+mod layout_tests {
+    use super::*;
+
+    #[test]
+    fn account_state_records_of_every_layout_decode() {
+        let base = Enc::new().u64(7).u64(40).u32(3);
+        let usage = Usage { bytes: 1234, messages: 5 };
+        let state = |change_horizon, usage| AccountState {
+            next_mailbox_id: 7,
+            modseq: 40,
+            last_uid_validity: 3,
+            change_horizon,
+            usage,
+        };
+        let first = base.clone().done();
+        let horizon = base.clone().u64(30).done();
+        let usage_only = base.clone().u64(1234).u64(5).done();
+        let both = base.clone().u64(30).u64(1234).u64(5).done();
+        let later = base.u64(30).u64(1234).u64(5).u8(9).done();
+        assert_eq!(AccountState::decode(&first).unwrap(), state(0, None));
+        assert_eq!(AccountState::decode(&horizon).unwrap(), state(30, None));
+        assert_eq!(AccountState::decode(&usage_only).unwrap(), state(0, Some(usage)));
+        assert_eq!(AccountState::decode(&both).unwrap(), state(30, Some(usage)));
+        assert_eq!(AccountState::decode(&later).unwrap(), state(30, Some(usage)), "a later field is left unread");
+        // What this version writes reads back.
+        assert_eq!(AccountState::decode(&state(30, Some(usage)).encode()).unwrap(), state(30, Some(usage)));
+        assert_eq!(AccountState::decode(&state(30, None).encode()).unwrap(), state(30, None));
     }
 }

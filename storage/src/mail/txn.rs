@@ -70,9 +70,9 @@ pub(crate) struct Txn<'a> {
     current: Overlay,
     notices: Vec<ChangeNotice>,
     current_notices: Vec<ChangeNotice>,
-    /// Key ranges `[from, until)` deleted whole (pruned change log entries), applied before the
-    /// point writes. Reads in the transaction do not see them: they only cover keys older than
-    /// anything a request reads or writes.
+    /// Key ranges `[from, until)` deleted whole (pruned change log entries), applied after the
+    /// point writes, so that entries the same group wrote below a new horizon go too. Reads in
+    /// the transaction do not see them: they only cover keys older than anything a request reads.
     ranges: Vec<(Cf, Vec<u8>, Vec<u8>)>,
     current_ranges: Vec<(Cf, Vec<u8>, Vec<u8>)>,
 }
@@ -104,6 +104,15 @@ impl<'a> Txn<'a> {
 
     pub fn delete(&mut self, cf: Cf, key: Vec<u8>) {
         self.current.insert((cf, key), None);
+    }
+
+    /// Forgets the range deletions of column family `cf` that start with `prefix` (an account
+    /// removed in this group: its keys are deleted one by one, and a range applied after the
+    /// writes could take entries of an account created again under the same name).
+    pub fn drop_ranges(&mut self, cf: Cf, prefix: &[u8]) {
+        let keep = |r: &(Cf, Vec<u8>, Vec<u8>)| r.0 != cf || !r.1.starts_with(prefix);
+        self.ranges.retain(keep);
+        self.current_ranges.retain(keep);
     }
 
     /// How many change log entries each account keeps (see `mailboxes::save_state`).
@@ -218,15 +227,15 @@ impl<'a> Txn<'a> {
     /// The group's writes as one batch, and the notices to send after it is synced.
     pub fn into_batch(self) -> (WriteBatch, Vec<ChangeNotice>) {
         let mut batch = WriteBatch::default();
-        for (cf, from, until) in self.ranges {
-            batch.delete_range_cf(self.backend.cf(cf.name()), from, until);
-        }
         for ((cf, key), value) in self.batch {
             let handle = self.backend.cf(cf.name());
             match value {
                 Some(v) => batch.put_cf(handle, key, v),
                 None => batch.delete_cf(handle, key),
             }
+        }
+        for (cf, from, until) in self.ranges {
+            batch.delete_range_cf(self.backend.cf(cf.name()), from, until);
         }
         (batch, self.notices)
     }

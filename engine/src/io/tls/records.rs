@@ -152,9 +152,7 @@ impl TlsRecords {
                 return Ok(Step::Send);
             }
             if !self.pending() {
-                if self.write_buf.as_ref().is_some_and(|b| b.capacity() > IDLE_WRITE_BYTES) {
-                    self.write_buf = None;
-                }
+                self.shed_write_buffer();
                 return Ok(Step::Receive);
             }
             let before = self.read_pos;
@@ -252,6 +250,14 @@ impl TlsRecords {
     pub fn sent(&mut self, out: Vec<u8>) {
         if out.capacity() <= KEEP_WRITE_BYTES {
             self.write_buf = Some(out);
+        }
+    }
+
+    /// Frees the write buffer if it is larger than an idle connection keeps; called whenever the
+    /// session is about to wait for its client (a read that finds nothing, IDLE's wait).
+    pub fn shed_write_buffer(&mut self) {
+        if self.write_buf.as_ref().is_some_and(|b| b.capacity() > IDLE_WRITE_BYTES) {
+            self.write_buf = None;
         }
     }
 

@@ -120,11 +120,11 @@ impl ImapSession<'_> {
                 Box::pin(async move { Ok(read.await?.into_iter().map(|s| (s, None)).collect()) })
             }
         };
-        let mut chunks = uids.chunks(FETCH_BATCH).peekable();
-        let mut next = chunks.peek().map(|chunk| read_batch(chunk));
-        while let (Some(chunk), Some(read)) = (chunks.next(), next.take()) {
+        let mut chunks = uids.chunks(FETCH_BATCH);
+        let mut next = chunks.next().map(read_batch);
+        while let Some(read) = next.take() {
             let result = read.await;
-            next = chunks.peek().map(|chunk| read_batch(chunk));
+            next = chunks.next().map(read_batch);
             let mut messages = match result {
                 Ok(messages) => messages,
                 Err(e) => return Ok(store_failed(out, tag, &e)),
@@ -151,6 +151,13 @@ impl ImapSession<'_> {
                     }
                 }
             }
+            // Contents are read for the messages this batch writes out, and for no other: a
+            // CHANGEDSINCE may leave two messages of a thousand, and reading the ones between
+            // would hold all of them at once.
+            let wanted: Vec<u32> = match self.selected.as_ref() {
+                Some(s) => messages.iter().map(|(m, _)| m.uid).filter(|&uid| s.seq_of(uid).is_some()).collect(),
+                None => Vec::new(),
+            };
             let mut ahead = ReadAhead::new(header_only, FETCH_READ_BYTES);
             for (mut summary, meta) in messages {
                 let Some(seq) = self.selected.as_ref().and_then(|s| s.seq_of(summary.uid)) else { continue };
@@ -164,7 +171,7 @@ impl ImapSession<'_> {
                 };
                 let content = if needs_content {
                     // A header-only request (the usual message-list FETCH) reads only headers.
-                    match ahead.take(&mail, &account, &name, chunk, summary.uid).await {
+                    match ahead.take(&mail, &account, &name, &wanted, summary.uid).await {
                         Ok(Some(bytes)) => Some(bytes),
                         // Expunged since the batch's metadata was read.
                         Ok(None) => continue,

@@ -30,9 +30,10 @@ impl ReadAhead {
         ReadAhead { extent, budget, contents: HashMap::new(), pending: None }
     }
 
-    /// The content of `uid`, one of `batch` (ascending UIDs): from what was read ahead, or read
-    /// now together with the UIDs after it. `None` if the message is gone (expunged since the
-    /// batch was listed).
+    /// The content of `uid`, one of `batch` (ascending UIDs, each of which the caller takes in
+    /// turn: a UID the caller skips is read for nothing): from what was read ahead, or read now
+    /// together with the UIDs after it. `None` if the message is gone (expunged since the batch
+    /// was listed).
     pub async fn take(
         &mut self,
         mail: &MailStore,
@@ -42,6 +43,8 @@ impl ReadAhead {
         uid: u32,
     ) -> Result<Option<Vec<u8>>, StoreError> {
         while !self.contents.contains_key(&uid) {
+            // What was read for UIDs the caller has gone past will not be asked for.
+            self.contents.retain(|&u, _| u > uid);
             let read = match self.pending.take() {
                 Some((from, read)) if from <= uid => read,
                 _ => self.request(mail, account, mailbox, batch, uid),

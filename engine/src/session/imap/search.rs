@@ -98,7 +98,8 @@ impl ImapSession<'_> {
         for chunk in summaries.chunks(SEARCH_BATCH) {
             // Only the headers when no key needs a body.
             let mut ahead = ReadAhead::new(header_only, SEARCH_READ_BYTES);
-            let batch: Vec<u32> = chunk.iter().map(|s| s.uid).collect();
+            // Only the candidates' contents are read (see `ReadAhead`).
+            let batch: Vec<u32> = chunk.iter().map(|s| s.uid).filter(|uid| seqs.binary_search(uid).is_ok()).collect();
             for summary in chunk {
                 let Ok(index) = seqs.binary_search(&summary.uid) else { continue };
                 let content = if needs_content {

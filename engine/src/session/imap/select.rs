@@ -294,12 +294,17 @@ impl ImapSession<'_> {
             return;
         }
         let mail = &self.ctx.mail();
+        // The highest MODSEQ the log holds: after a rescan the session has seen up to there.
+        let mut seen_up_to = 0;
         let changes = match mail.changes_since(&account, &selected.name, selected.modseq).await {
             Ok(log) if log.complete => log.changes,
             // The log was pruned past this session's MODSEQ (it stayed selected while more than
             // `store.change_log_keep` changes happened): compare with the mailbox instead.
             Ok(log) => match mail.fetch_summaries(&account, &selected.name, UidSet::all()).await {
-                Ok(current) => rescanned_changes(&selected.uids, &current, selected.modseq, log.horizon),
+                Ok(current) => {
+                    seen_up_to = log.changes.last().map_or(0, |c| c.modseq);
+                    rescanned_changes(&selected.uids, &current, selected.modseq, log.horizon)
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, mailbox = %selected.name, "imap mailbox rescan failed");
                     return;
@@ -329,6 +334,7 @@ impl ImapSession<'_> {
                 }
             }
         }
+        selected.modseq = selected.modseq.max(seen_up_to);
         selected.own_modseqs.clear();
         if expunges_allowed {
             let pending = std::mem::take(&mut selected.pending_expunges);

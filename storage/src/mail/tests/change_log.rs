@@ -113,3 +113,22 @@ async fn bodies_written_with_and_without_compression_read_back_byte_exact() {
         }
     }
 }
+
+#[tokio::test]
+async fn one_request_with_more_changes_than_the_log_keeps_leaves_none_below_the_horizon() {
+    let dir = tempfile::tempdir().unwrap();
+    let store =
+        Store::open_with(&dir.path().join("store"), StoreOptions { change_log_keep: KEEP, ..StoreOptions::default() })
+            .unwrap();
+    store.add_domain(&Domain::parse("example.test").unwrap()).unwrap();
+    let alice = Address::parse("alice@example.test").unwrap();
+    store.add_account(&alice, "h").unwrap();
+    let mail = store.mail();
+    let batch: Vec<_> = (0..40).map(|_| message(corpus::SIMPLE)).collect();
+    mail.append_all(&alice, "INBOX", batch).await.unwrap();
+    let seen = Flags::new().with(SystemFlag::Seen);
+    mail.store_flags(&alice, "INBOX", UidSet::all(), FlagOp::Add, seen, None).await.unwrap();
+    let stored = stored_changes(&store) as u64;
+    assert!(stored <= KEEP + KEEP / 8, "{stored} entries stored after 80 changes in two requests");
+    assert!(mail.check().await.unwrap().is_empty(), "{:?}", mail.check().await.unwrap());
+}

@@ -313,6 +313,12 @@ fn the_write_buffer_is_reused_while_writing_and_freed_when_the_session_waits() {
     pipe.server_send();
     let kept = pipe.server.write_buf.as_ref().map(|b| (b.as_ptr(), b.capacity()));
     assert!(kept.is_some_and(|(_, cap)| cap > reply.len()), "a FETCH-sized buffer is kept for the next flush");
+    // What IDLE's wait does first (it waits for the socket without a read): the buffer goes.
+    pipe.server.shed_write_buffer();
+    assert!(pipe.server.write_buf.is_none());
+    pipe.server.encrypt(&reply).expect("encrypt");
+    pipe.server_send();
+    let kept = pipe.server.write_buf.as_ref().map(|b| (b.as_ptr(), b.capacity()));
     // The next flush of the same size reuses it: no new allocation, no regrowth.
     pipe.server.encrypt(&reply).expect("encrypt");
     let out = pipe.server.take_outgoing().expect("write_tls").expect("records queued");
@@ -321,7 +327,7 @@ fn the_write_buffer_is_reused_while_writing_and_freed_when_the_session_waits() {
     pipe.server.sent(out);
     let mut seen = Vec::new();
     pipe.client_receive(&mut seen).expect("client decrypts");
-    assert_eq!(seen.len(), 2 * reply.len());
+    assert_eq!(seen.len(), 3 * reply.len());
     // The session waits for its client: the large buffer goes, an idle connection keeps little.
     assert_eq!(pipe.server_read(&mut Vec::new()).expect("nothing to read"), None);
     assert!(pipe.server.write_buf.is_none());
