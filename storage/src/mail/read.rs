@@ -75,10 +75,14 @@ impl<'a> View<'a> {
         }
     }
 
-    /// Calls `each(i, record)` with the body record of every `ids[i]`, walking the body records in
-    /// key order with one iterator: a mailbox's bodies were mostly stored one after another, so
-    /// the next wanted record is usually a few steps on, where a lookup each would search the
-    /// whole store again. A record further away is sought. A missing one is an error.
+    /// Calls `each(i, record)` with the body record of every `ids[i]`; a missing one is an error.
+    ///
+    /// When the bodies were stored mostly one after another (a mailbox filled by one stream of
+    /// deliveries: at least half the ids of their span are wanted), one iterator walks them in
+    /// key order: the next wanted record is a few steps on, where a lookup each would search the
+    /// whole store again (a record further away is sought). When they are scattered (an INBOX
+    /// among many accounts' deliveries), each is looked up on its own: a seek through every level
+    /// of the tree costs several lookups, which bloom filters keep cheap.
     pub fn bodies(
         &self,
         ids: &[u64],
@@ -89,6 +93,19 @@ impl<'a> View<'a> {
         let mut order: Vec<usize> = (0..ids.len()).collect();
         order.sort_by_key(|&i| ids[i]);
         let cf = self.backend.cf(Cf::Bodies.name());
+        let span = match (order.first(), order.last()) {
+            (Some(&first), Some(&last)) => ids[last] - ids[first] + 1,
+            _ => return Ok(()),
+        };
+        if span > 2 * ids.len() as u64 {
+            for (i, &id) in ids.iter().enumerate() {
+                match self.snapshot.get_pinned_cf(cf, body_key(id))? {
+                    Some(v) => each(i, &v)?,
+                    None => return Err(StoreError::Corrupt(format!("body {id} is missing"))),
+                }
+            }
+            return Ok(());
+        }
         let mut it = self.snapshot.raw_iterator_cf_opt(cf, rocksdb::ReadOptions::default());
         for i in order {
             let want = body_key(ids[i]);
