@@ -8,6 +8,16 @@ use crate::{Address, Domain, Store, StoreOptions};
 
 const KEEP: u64 = 16;
 
+/// A store in `dir` keeping `KEEP` change log entries, with the account alice.
+fn short_log_store(dir: &tempfile::TempDir) -> (Store, Address) {
+    let options = StoreOptions { change_log_keep: KEEP, ..StoreOptions::default() };
+    let store = Store::open_with(&dir.path().join("store"), options).unwrap();
+    store.add_domain(&Domain::parse("example.test").unwrap()).unwrap();
+    let alice = Address::parse("alice@example.test").unwrap();
+    store.add_account(&alice, "h").unwrap();
+    (store, alice)
+}
+
 /// Change log entries of every account (stored keys, pruned ones excluded).
 fn stored_changes(store: &Store) -> usize {
     let backend = store.backend_for_test();
@@ -17,12 +27,7 @@ fn stored_changes(store: &Store) -> usize {
 #[tokio::test]
 async fn the_log_is_pruned_to_its_keep_count_and_readers_see_the_horizon() {
     let dir = tempfile::tempdir().unwrap();
-    let store =
-        Store::open_with(&dir.path().join("store"), StoreOptions { change_log_keep: KEEP, ..StoreOptions::default() })
-            .unwrap();
-    store.add_domain(&Domain::parse("example.test").unwrap()).unwrap();
-    let alice = Address::parse("alice@example.test").unwrap();
-    store.add_account(&alice, "h").unwrap();
+    let (store, alice) = short_log_store(&dir);
     let mail = store.mail();
 
     // 10 appends: below the keep count, nothing is pruned.
@@ -117,12 +122,7 @@ async fn bodies_written_with_and_without_compression_read_back_byte_exact() {
 #[tokio::test]
 async fn one_request_with_more_changes_than_the_log_keeps_leaves_none_below_the_horizon() {
     let dir = tempfile::tempdir().unwrap();
-    let store =
-        Store::open_with(&dir.path().join("store"), StoreOptions { change_log_keep: KEEP, ..StoreOptions::default() })
-            .unwrap();
-    store.add_domain(&Domain::parse("example.test").unwrap()).unwrap();
-    let alice = Address::parse("alice@example.test").unwrap();
-    store.add_account(&alice, "h").unwrap();
+    let (store, alice) = short_log_store(&dir);
     let mail = store.mail();
     let batch: Vec<_> = (0..40).map(|_| message(corpus::SIMPLE)).collect();
     mail.append_all(&alice, "INBOX", batch).await.unwrap();
