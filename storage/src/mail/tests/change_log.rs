@@ -74,6 +74,19 @@ async fn the_log_is_pruned_to_its_keep_count_and_readers_see_the_horizon() {
     let mail = store.mail();
     let reopened = mail.changes_since(&alice, "INBOX", 0).await.unwrap();
     assert_eq!((reopened.horizon, reopened.complete), (old.horizon, false));
+
+    // An entry at the horizon (pruned, then written back by something else) is a problem.
+    let backend = store.backend_for_test();
+    let key = crate::mail::record::change_key(alice.as_str(), old.horizon);
+    let entry =
+        backend.db().get_cf(backend.cf(Cf::Changes.name()), crate::mail::record::change_key(alice.as_str(), 50));
+    backend.db().put_cf(backend.cf(Cf::Changes.name()), key, entry.unwrap().unwrap()).unwrap();
+    let problems = mail.check().await.unwrap();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(
+        problems[0].contains(&format!("change {}", old.horizon)) && problems[0].contains("horizon"),
+        "{problems:?}"
+    );
 }
 
 #[tokio::test]
