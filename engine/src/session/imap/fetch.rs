@@ -94,13 +94,14 @@ impl ImapSession<'_> {
         }
         let (name, read_only) = (selected.name.clone(), selected.read_only);
         let needs_meta = request.attrs.iter().any(FetchAttr::needs_meta);
+        let needs_content = request.attrs.iter().any(FetchAttr::needs_content);
+        // Part offsets are for the contents (sections, BINARY, RFC822.*).
         let fields = MetaFields {
             envelope: request.attrs.contains(&FetchAttr::Envelope),
             body_structure: request.attrs.contains(&FetchAttr::BodyStructure),
             body: request.attrs.contains(&FetchAttr::Body),
-            parts: request.attrs.iter().any(FetchAttr::needs_content),
+            parts: needs_content,
         };
-        let needs_content = request.attrs.iter().any(FetchAttr::needs_content);
         let sets_seen = !read_only && request.attrs.iter().any(FetchAttr::sets_seen);
         let wants_flags = request.attrs.contains(&FetchAttr::Flags);
         let header_only = request.attrs.iter().filter(|a| a.needs_content()).all(names_message_header);
