@@ -18,6 +18,11 @@ pub trait Transport {
     async fn read(&mut self, buf: &mut Vec<u8>) -> io::Result<usize>;
     /// Writes all of `data`.
     async fn write_all(&mut self, data: &[u8]) -> io::Result<()>;
+    /// Writes `parts` one after another, as one write. Transports that can take the pieces where
+    /// they are (TLS encrypts straight from them) spare the copy; the default joins them first.
+    async fn write_all_vectored(&mut self, parts: &[&[u8]]) -> io::Result<()> {
+        self.write_all(&parts.concat()).await
+    }
     /// Waits until [`Transport::read`] would return without waiting, consuming nothing. IMAP IDLE
     /// waits for this and for mailbox changes at once: a `read` cancelled half-way may lose bytes
     /// (an io_uring read owns its buffer), this wait never does. The default returns at once, so

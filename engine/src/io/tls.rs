@@ -16,6 +16,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio_uring::net::TcpStream;
 
+/// Plaintext encrypted before it is sent: 16 full records.
+pub const WRITE_PIECE_BYTES: usize = 256 * 1024;
+
 /// One server-side TLS connection.
 pub struct TlsStream {
     tcp: TcpStream,
@@ -136,7 +139,32 @@ impl Transport for TlsStream {
     }
 
     async fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
-        self.records.encrypt(data)?;
+        self.write_all_vectored(&[data]).await
+    }
+
+    /// Encrypts and sends [`WRITE_PIECE_BYTES`] at a time: rustls queues the records it makes
+    /// until they are sent, so a 40 MiB message encrypted at once would be held twice more.
+    async fn write_all_vectored(&mut self, parts: &[&[u8]]) -> io::Result<()> {
+        let mut piece: Vec<&[u8]> = Vec::with_capacity(parts.len().min(64));
+        let mut size = 0;
+        for part in parts {
+            let mut rest = *part;
+            while !rest.is_empty() {
+                let take = rest.len().min(WRITE_PIECE_BYTES - size);
+                piece.push(&rest[..take]);
+                rest = &rest[take..];
+                size += take;
+                if size == WRITE_PIECE_BYTES {
+                    self.records.encrypt_vectored(&piece)?;
+                    self.flush().await?;
+                    piece.clear();
+                    size = 0;
+                }
+            }
+        }
+        if size > 0 {
+            self.records.encrypt_vectored(&piece)?;
+        }
         self.flush().await
     }
 

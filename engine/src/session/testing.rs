@@ -108,6 +108,16 @@ impl PipeClient {
         }
     }
 
+    /// Everything the server writes until it drops its end.
+    pub async fn read_all(&mut self) -> Vec<u8> {
+        let mut all = std::mem::take(&mut self.pending);
+        while let Some(bytes) = self.from_server.recv().await {
+            self.writes_seen += 1;
+            all.extend_from_slice(&bytes);
+        }
+        all
+    }
+
     /// Replays a transcript (see the module docs).
     pub async fn replay(&mut self, transcript: &str) {
         for raw in transcript.lines() {

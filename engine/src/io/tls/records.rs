@@ -229,6 +229,23 @@ impl TlsRecords {
         self.tls.writer().write_all(plaintext)
     }
 
+    /// Encrypts `parts`, one after another, into records queued for sending: records are filled
+    /// across the parts' boundaries, and each part is read where it lies (a FETCH hands over
+    /// message contents without copying them into its response buffer first).
+    pub fn encrypt_vectored(&mut self, parts: &[&[u8]]) -> io::Result<()> {
+        let mut slices: Vec<io::IoSlice<'_>> =
+            parts.iter().filter(|p| !p.is_empty()).map(|p| io::IoSlice::new(p)).collect();
+        let mut rest = &mut slices[..];
+        while !rest.is_empty() {
+            let n = self.tls.writer().write_vectored(rest)?;
+            if n == 0 {
+                return Err(io::Error::new(io::ErrorKind::WriteZero, "TLS layer accepts no more output"));
+            }
+            io::IoSlice::advance_slices(&mut rest, n);
+        }
+        Ok(())
+    }
+
     /// Queues a close_notify alert for sending.
     pub fn send_close_notify(&mut self) {
         self.tls.send_close_notify();

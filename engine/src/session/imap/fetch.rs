@@ -6,12 +6,14 @@
 //! buffered, so a large FETCH never holds the whole answer in memory.
 
 use super::binary::{binary_content, encode_binary_name, push_binary_literal};
+use super::literals::Literals;
 use super::read_ahead::ReadAhead;
 use super::select::{encode_flags_recent, uid_set};
 use super::{reply, store_failed, Flow, ImapSession};
 use crate::io::Transport;
 use crate::wire::imap_fetch::{encode_section_name, parse_fetch_attrs, FetchAttr, Section, SectionText};
 use crate::wire::imap_values::{encode_date_time, parse_sequence_set};
+use bytes::Bytes;
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io;
@@ -34,6 +36,23 @@ impl ImapSession<'_> {
         args: &[u8],
         by_uid: bool,
         out: &mut Vec<u8>,
+        transport: &mut T,
+    ) -> io::Result<Flow> {
+        let mut literals = Literals::default();
+        let flow = self.fetch_with(tag, args, by_uid, out, &mut literals, transport).await;
+        // Whatever ends the command (its tagged reply, a store error) follows the contents.
+        literals.settle(out);
+        flow
+    }
+
+    /// FETCH, with message contents written into `out` by reference (see [`Literals`]).
+    async fn fetch_with<T: Transport>(
+        &mut self,
+        tag: &[u8],
+        args: &[u8],
+        by_uid: bool,
+        out: &mut Vec<u8>,
+        literals: &mut Literals,
         transport: &mut T,
     ) -> io::Result<Flow> {
         let (Some(account), Some(selected)) = (self.user.clone(), self.selected.as_ref()) else {
@@ -173,7 +192,7 @@ impl ImapSession<'_> {
                 let content = if needs_content {
                     // A header-only request (the usual message-list FETCH) reads only headers.
                     match ahead.take(&mail, &account, &name, &wanted, summary.uid).await {
-                        Ok(Some(bytes)) => Some(bytes),
+                        Ok(Some(bytes)) => Some(Bytes::from(bytes)),
                         // Expunged since the batch's metadata was read.
                         Ok(None) => continue,
                         Err(e) => return Ok(store_failed(out, tag, &e)),
@@ -228,7 +247,7 @@ impl ImapSession<'_> {
                             encode_binary_name(out, "BINARY.SIZE", part);
                             let _ = write!(out, " {size}");
                         }
-                        _ => encode_attr(out, attr, &summary, recent, meta.as_ref(), content.as_deref()),
+                        _ => encode_attr(out, literals, attr, &summary, recent, meta.as_ref(), content.as_ref()),
                     }
                 }
                 if flags_changed && !wants_flags {
@@ -236,9 +255,8 @@ impl ImapSession<'_> {
                     encode_flags_recent(out, &summary.flags, recent);
                 }
                 out.extend_from_slice(b")\r\n");
-                if out.len() >= FETCH_FLUSH_BYTES {
-                    transport.write_all(out).await?;
-                    out.clear();
+                if literals.len_with(out) >= FETCH_FLUSH_BYTES {
+                    literals.flush(out, transport).await?;
                 }
             }
         }
@@ -268,17 +286,22 @@ fn names_message_header(attr: &FetchAttr) -> bool {
     }
 }
 
-/// Writes one `msg-att` item.
+/// Writes one `msg-att` item; literals taken from `content` are held by reference.
 fn encode_attr(
     out: &mut Vec<u8>,
+    literals: &mut Literals,
     attr: &FetchAttr,
     s: &MessageSummary,
     recent: bool,
     meta: Option<&MessageMeta>,
-    content: Option<&[u8]>,
+    content: Option<&Bytes>,
 ) {
     let whole = meta.and_then(|m| m.parts.first());
-    let raw = content.unwrap_or_default();
+    let raw = content.map_or(&[][..], |c| &c[..]);
+    let mut push_literal = |out: &mut Vec<u8>, data: &[u8]| {
+        let _ = write!(out, "{{{}}}\r\n", data.len());
+        literals.push(out, data, content);
+    };
     match attr {
         FetchAttr::Uid => {
             let _ = write!(out, "UID {}", s.uid);
@@ -345,11 +368,6 @@ fn cut<'a>(data: &'a [u8], partial: Option<(u64, u64)>, out: &mut Vec<u8>) -> &'
         }
         None => data,
     }
-}
-
-fn push_literal(out: &mut Vec<u8>, data: &[u8]) {
-    let _ = write!(out, "{{{}}}\r\n", data.len());
-    out.extend_from_slice(data);
 }
 
 /// `raw[range]`, clamped to the message; empty without a range.

@@ -35,6 +35,7 @@ mod expunge;
 mod fetch;
 mod idle;
 mod list;
+mod literals;
 mod mailbox;
 mod names;
 mod qresync;

@@ -180,6 +180,49 @@ fn large_fetch_output_is_flushed_in_pieces() {
 }
 
 #[test]
+fn contents_written_by_reference_keep_their_places_before_the_tagged_reply() {
+    // Sections of 1 KiB and more are written by reference (see `literals`); under the flush size
+    // the whole answer is assembled when the command ends, before its tagged reply.
+    let world = World::new("");
+    let text: String = (0..30).map(|i| format!("line {i:02} {}\r\n", "y".repeat(60))).collect();
+    let message = format!("Subject: mid\r\n\r\n{text}");
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let local = tokio::task::LocalSet::new();
+    local.block_on(&rt, async {
+        let account = storage::Address::parse(USER).expect("address");
+        for _ in 0..3 {
+            let new = storage::mail::NewMessage { body: message.clone().into_bytes(), ..Default::default() };
+            world.ctx.mail().append(&account, "INBOX", new).await.expect("append");
+        }
+        let (mut server, mut client) = pipe();
+        let ctx = world.ctx.clone();
+        let session = tokio::task::spawn_local(async move { serve(&mut server, &ctx).await });
+        let login = format!("S: * OK *\nC: l AUTHENTICATE PLAIN {}\nS: l OK *\n", plain(USER, PASSWORD));
+        let select = "C: s SELECT INBOX\nS: * FLAGS *\nS: * 3 EXISTS\nS: * 3 RECENT\nS: * OK [UNSEEN 1] *\n";
+        client.replay(&format!("{login}{select}S: * OK *\nS: * OK *\nS: * OK *\nS: * OK *\nS: s OK *")).await;
+        client.send(b"f FETCH 1:3 (BODY.PEEK[TEXT] BODY.PEEK[]<17.1200>)\r\nz LOGOUT\r\n");
+        let mut expected = Vec::new();
+        for seq in 1..=3 {
+            let partial = &message.as_bytes()[17..17 + 1200];
+            expected.extend_from_slice(
+                format!("* {seq} FETCH (BODY[TEXT] {{{}}}\r\n{text} BODY[]<17> {{1200}}\r\n", text.len()).as_bytes(),
+            );
+            expected.extend_from_slice(partial);
+            expected.extend_from_slice(b")\r\n");
+        }
+        expected.extend_from_slice(b"f OK FETCH completed\r\n* BYE ");
+        let all = client.read_all().await;
+        let start = all.windows(11).position(|w| w == b"* 1 FETCH (").expect("FETCH answer");
+        assert!(
+            all[start..].starts_with(&expected),
+            "got {:?}",
+            String::from_utf8_lossy(&all[start..(start + expected.len() + 40).min(all.len())])
+        );
+        session.await.expect("task").expect("io");
+    });
+}
+
+#[test]
 fn uid_expunge_move_by_sequence_and_syntax_errors() {
     let world = World::new("[limits]\nmax_errors = 20\n");
     run(

@@ -204,6 +204,25 @@ fn large_reply_in_odd_writes_reaches_the_client_byte_exact() {
 }
 
 #[test]
+fn vectored_reply_reaches_the_client_byte_exact_in_full_records() {
+    let mut pipe = Pipe::connected();
+    let reply = payload(200_000);
+    // A FETCH's shape: short response text, a message, short text, empty pieces between.
+    let cuts = [0, 30, 30, 15_030, 15_033, 15_060, 115_060, 115_061, 200_000];
+    let parts: Vec<&[u8]> = cuts.windows(2).map(|w| &reply[w[0]..w[1]]).collect();
+    pipe.server.encrypt_vectored(&parts).expect("encrypt");
+    pipe.server_send();
+    let sent = pipe.to_client.len();
+    let mut seen = Vec::new();
+    pipe.client_receive(&mut seen).expect("client decrypts");
+    assert!(seen == reply, "the client read other bytes than the server wrote");
+    // Records are filled across the parts: 13 records of at most 16 KiB for 200,000 bytes, each
+    // with 22 bytes of TLS 1.3 framing, not one record (or more) per part.
+    let records = reply.len().div_ceil(16 * 1024);
+    assert_eq!(sent, reply.len() + records * 22, "ciphertext of {} bytes for {} records", sent, records);
+}
+
+#[test]
 fn large_upload_in_odd_segments_reaches_the_session_byte_exact() {
     let mut pipe = Pipe::connected();
     pipe.segments = vec![1, 3, 1500, 7001, usize::MAX, 65535, usize::MAX];
