@@ -195,6 +195,11 @@ impl Store {
             let mut cf_options = options.clone();
             if *name == CF_BODY_CHUNKS && !store_options.compress_bodies {
                 cf_options.set_compression_type(rocksdb::DBCompressionType::None);
+                // Uncompressed blocks of a memory-mapped file are read where they lie and never
+                // enter the block cache; looking each up there first only cost time.
+                let mut table = rocksdb::BlockBasedOptions::default();
+                table.disable_cache();
+                cf_options.set_block_based_table_factory(&table);
             }
             ColumnFamilyDescriptor::new(*name, cf_options)
         });
