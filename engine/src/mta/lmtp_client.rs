@@ -134,8 +134,7 @@ impl<T: Transport> LmtpClient<T> {
         let mut out = envelope_commands(tx);
         out.extend_from_slice(format!("BDAT {} LAST\r\n", tx.size()).as_bytes());
         out.extend_from_slice(tx.header);
-        self.stream.write_all(&out).await?;
-        self.stream.write_all(tx.body).await?;
+        self.stream.write_all_vectored(&[&out, tx.body]).await?;
         self.read_envelope_replies(tx, ex).await?;
         let accepted = ex.accepted();
         // With nobody accepted, the chunk still gets one reply (to stay in step); it concerns no one.

@@ -64,6 +64,25 @@ impl Transport for MdaStream {
             MdaStream::Tcp(s) => AsyncWriteExt::write_all(s, data).await,
         }
     }
+
+    /// One `sendmsg` for all the parts where the socket takes them: the MDA wakes once for a
+    /// transaction's commands and its message, not once for each.
+    async fn write_all_vectored(&mut self, parts: &[&[u8]]) -> io::Result<()> {
+        let mut slices: Vec<io::IoSlice<'_>> =
+            parts.iter().filter(|p| !p.is_empty()).map(|p| io::IoSlice::new(p)).collect();
+        let mut rest = &mut slices[..];
+        while !rest.is_empty() {
+            let n = match self {
+                MdaStream::Unix(s) => s.write_vectored(rest).await?,
+                MdaStream::Tcp(s) => s.write_vectored(rest).await?,
+            };
+            if n == 0 {
+                return Err(io::ErrorKind::WriteZero.into());
+            }
+            io::IoSlice::advance_slices(&mut rest, n);
+        }
+        Ok(())
+    }
 }
 
 /// One core's connections to the MDA.
