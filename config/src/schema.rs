@@ -300,11 +300,14 @@ pub struct StoreConfig {
     pub change_log_keep: u64,
     /// Compress message bodies on disk (LZ4): less disk, more CPU on every read of a body.
     pub compress_bodies: bool,
+    /// Recipient lookups (`RCPT TO`) remembered in memory, about 100 bytes each; 0 looks every
+    /// recipient up in the store.
+    pub recipient_cache_entries: usize,
 }
 
 impl Default for StoreConfig {
     fn default() -> Self {
-        StoreConfig { change_log_keep: 100_000, compress_bodies: false }
+        StoreConfig { change_log_keep: 100_000, compress_bodies: false, recipient_cache_entries: 65_536 }
     }
 }
 

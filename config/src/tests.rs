@@ -155,6 +155,13 @@ fn queue_retry_bounds() {
 }
 
 #[test]
+fn the_recipient_cache_has_a_named_size() {
+    assert_eq!(load(MINIMAL).expect("defaults").store.recipient_cache_entries, 65_536);
+    let c = load(&format!("{MINIMAL}[store]\nrecipient_cache_entries = 0\n")).expect("set");
+    assert_eq!(c.store.recipient_cache_entries, 0);
+}
+
+#[test]
 fn the_change_log_keeps_a_named_number_of_entries() {
     assert_eq!(load(MINIMAL).expect("defaults").store.change_log_keep, 100_000);
     let c = load(&format!("{MINIMAL}[store]\nchange_log_keep = 5000\n")).expect("set");

@@ -25,6 +25,7 @@ pub fn open_store(config: &mailgenic_config::Config) -> Result<storage::Store, s
     let options = storage::StoreOptions {
         change_log_keep: config.store.change_log_keep,
         compress_bodies: config.store.compress_bodies,
+        recipient_cache_entries: config.store.recipient_cache_entries,
     };
     storage::Store::open_with(&config.store_path(), options)
 }

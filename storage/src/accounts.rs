@@ -79,7 +79,9 @@ impl Store {
         }
         let mut batch = WriteBatch::default();
         batch.put_cf(self.cf(CF_DOMAINS), domain_key(domain), b"");
-        self.write(batch)
+        let written = self.write(batch);
+        self.recipient_cache().directory_changed();
+        written
     }
 
     /// Removes a local domain that has no accounts left.
@@ -96,7 +98,9 @@ impl Store {
         }
         let mut batch = WriteBatch::default();
         batch.delete_cf(self.cf(CF_DOMAINS), domain_key(domain));
-        self.write(batch)
+        let written = self.write(batch);
+        self.recipient_cache().directory_changed();
+        written
     }
 
     pub fn is_local_domain(&self, domain: &Domain) -> Result<bool, StoreError> {
@@ -131,8 +135,9 @@ impl Store {
             created: now_secs(),
             enabled: true,
         };
-        self.create_account_with_mail(address, account.encode())?;
-        Ok(account)
+        let created = self.create_account_with_mail(address, account.encode());
+        self.recipient_cache().directory_changed();
+        created.map(|()| account)
     }
 
     /// Replaces an account's password hash.
@@ -151,7 +156,9 @@ impl Store {
         if self.account(address)?.is_none() {
             return Err(StoreError::NotFound(format!("account {address}")));
         }
-        self.remove_account_with_mail(address)
+        let removed = self.remove_account_with_mail(address);
+        self.recipient_cache().directory_changed();
+        removed
     }
 
     /// Looks an account up by its normalised address.

@@ -67,6 +67,8 @@ struct Inner {
     admin: Mutex<()>,
     /// Which messages sessions have already seen as `\Recent` (kept in memory only).
     recent: crate::mail::RecentClaims,
+    /// Recipients looked up lately (see [`crate::mail::RecipientCache`]).
+    recipients: crate::mail::RecipientCache,
 }
 
 /// The open database, shared by [`Store`] handles and the mail threads.
@@ -153,14 +155,24 @@ pub struct StoreOptions {
     /// about a fifth of its server CPU; attachments, most of the bytes, hardly compress anyway.
     /// Switching it changes how new files are written; existing ones stay readable either way.
     pub compress_bodies: bool,
+    /// Recipient lookups remembered in memory (see [`crate::mail::RecipientCache`]); 0 turns the
+    /// cache off.
+    pub recipient_cache_entries: usize,
 }
+
+/// Default of [`StoreOptions::recipient_cache_entries`]: a few MiB at most.
+pub const DEFAULT_RECIPIENT_CACHE_ENTRIES: usize = 65_536;
 
 /// Default of [`StoreOptions::change_log_keep`]: a few MiB of log per account.
 pub const DEFAULT_CHANGE_LOG_KEEP: u64 = 100_000;
 
 impl Default for StoreOptions {
     fn default() -> Self {
-        StoreOptions { change_log_keep: DEFAULT_CHANGE_LOG_KEEP, compress_bodies: false }
+        StoreOptions {
+            change_log_keep: DEFAULT_CHANGE_LOG_KEEP,
+            compress_bodies: false,
+            recipient_cache_entries: DEFAULT_RECIPIENT_CACHE_ENTRIES,
+        }
     }
 }
 
@@ -221,9 +233,17 @@ impl Store {
             #[cfg(test)]
             compactions: std::sync::atomic::AtomicU64::new(0),
         });
+        let store_options = backend.options.clone();
         let mail = MailEngine::start(backend.clone())?;
-        let store =
-            Store { inner: Arc::new(Inner { mail, backend, admin: Mutex::new(()), recent: Default::default() }) };
+        let store = Store {
+            inner: Arc::new(Inner {
+                mail,
+                backend,
+                admin: Mutex::new(()),
+                recent: Default::default(),
+                recipients: crate::mail::RecipientCache::new(store_options.recipient_cache_entries),
+            }),
+        };
         store.check_schema()?;
         // Account state records written before the usage counter existed get it now.
         crate::mail::fill_missing_usage(&store.inner.backend, store.engine())?;
@@ -295,6 +315,10 @@ impl Store {
         let mut batch = WriteBatch::default();
         batch.put_cf(self.cf(CF_META), crate::keys::KeyBuilder::new().str("bench").u64(n).finish(), value);
         self.write(batch)
+    }
+
+    pub(crate) fn recipient_cache(&self) -> &crate::mail::RecipientCache {
+        &self.inner.recipients
     }
 
     pub(crate) fn admin_lock(&self) -> std::sync::MutexGuard<'_, ()> {

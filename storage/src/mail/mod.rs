@@ -31,12 +31,14 @@ pub mod model;
 pub mod queue;
 mod read;
 mod recent;
+mod recipients;
 mod record;
 mod txn;
 mod usage;
 mod writer;
 
 pub(crate) use recent::RecentClaims;
+pub(crate) use recipients::RecipientCache;
 
 #[cfg(test)]
 mod tests;
@@ -251,18 +253,28 @@ impl MailStore {
 
     /// Whether `address` is a local account, an unknown user of a local domain, or remote; looked
     /// up on a reader thread.
+    /// Answers from the recipient cache when it can.
     pub async fn recipient_kind(&self, address: &Address) -> Result<RecipientKind, StoreError> {
-        let (store, address) = (self.store.clone(), address.clone());
-        self.read(move |_| {
-            if !store.is_local_domain(&address.domain())? {
-                Ok(RecipientKind::Remote)
-            } else if store.account(&address)?.is_some() {
-                Ok(RecipientKind::Local)
-            } else {
-                Ok(RecipientKind::UnknownLocal)
-            }
-        })
-        .await
+        let cache = self.store.recipient_cache();
+        // Taken before the lookup: a directory change committed meanwhile outdates the answer.
+        let generation = cache.generation();
+        if let Some(kind) = cache.get(address, generation) {
+            return Ok(kind);
+        }
+        let (store, looked_up) = (self.store.clone(), address.clone());
+        let kind = self
+            .read(move |_| {
+                if !store.is_local_domain(&looked_up.domain())? {
+                    Ok(RecipientKind::Remote)
+                } else if store.account(&looked_up)?.is_some() {
+                    Ok(RecipientKind::Local)
+                } else {
+                    Ok(RecipientKind::UnknownLocal)
+                }
+            })
+            .await?;
+        cache.put(address, generation, kind);
+        Ok(kind)
     }
 
     /// The account `postmaster@<first local domain>`, if it exists (where mail to `<postmaster>`

@@ -9,6 +9,7 @@ mod history;
 mod meta_corpus;
 mod model;
 mod ops;
+mod recipients;
 mod refcount;
 mod usage;
 
