@@ -300,8 +300,8 @@ pub struct StoreConfig {
     pub change_log_keep: u64,
     /// Compress message bodies on disk (LZ4): less disk, more CPU on every read of a body.
     pub compress_bodies: bool,
-    /// Recipient lookups (`RCPT TO`) remembered in memory, about 100 bytes each; 0 looks every
-    /// recipient up in the store.
+    /// Recipient lookups (`RCPT TO`) remembered in memory, 100-400 bytes each (at most about
+    /// 25 MiB at the default); 0 looks every recipient up in the store.
     pub recipient_cache_entries: usize,
 }
 

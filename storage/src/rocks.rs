@@ -160,7 +160,8 @@ pub struct StoreOptions {
     pub recipient_cache_entries: usize,
 }
 
-/// Default of [`StoreOptions::recipient_cache_entries`]: a few MiB at most.
+/// Default of [`StoreOptions::recipient_cache_entries`]: at most about 25 MiB (entries of
+/// 100-400 bytes).
 pub const DEFAULT_RECIPIENT_CACHE_ENTRIES: usize = 65_536;
 
 /// Default of [`StoreOptions::change_log_keep`]: a few MiB of log per account.

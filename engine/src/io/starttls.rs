@@ -115,6 +115,13 @@ impl Transport for StartTlsStream {
         }
     }
 
+    async fn write_all_vectored(&mut self, parts: &[&[u8]]) -> io::Result<()> {
+        match &mut self.state {
+            State::Tls(tls) => tls.write_all_vectored(parts).await,
+            _ => self.write_all(&parts.concat()).await,
+        }
+    }
+
     async fn start_tls(&mut self) -> io::Result<String> {
         let Some(config) = self.config.clone() else {
             return Err(io::Error::new(io::ErrorKind::Unsupported, "no TLS on this connection"));

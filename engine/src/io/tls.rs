@@ -143,7 +143,8 @@ impl Transport for TlsStream {
     }
 
     /// Encrypts and sends [`WRITE_PIECE_BYTES`] at a time: rustls queues the records it makes
-    /// until they are sent, so a 40 MiB message encrypted at once would be held twice more.
+    /// until they are sent, so a 40 MiB message encrypted at once would be held once more, as
+    /// ciphertext, besides the send buffer it is copied into.
     async fn write_all_vectored(&mut self, parts: &[&[u8]]) -> io::Result<()> {
         let mut piece: Vec<&[u8]> = Vec::with_capacity(parts.len().min(64));
         let mut size = 0;

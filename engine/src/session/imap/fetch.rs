@@ -3,7 +3,8 @@
 //! ENVELOPE and BODYSTRUCTURE are precomputed at delivery; body sections are slices of the
 //! message cut with the stored part offsets. A non-PEEK body fetch sets `\Seen` first and reports
 //! the new FLAGS. Output is written to the client whenever [`FETCH_FLUSH_BYTES`] have been
-//! buffered, so a large FETCH never holds the whole answer in memory.
+//! buffered, so a large FETCH never holds the whole answer in memory; message contents in that
+//! output are held by reference, not copied (see [`Literals`] for what that keeps alive).
 
 use super::binary::{binary_content, encode_binary_name, push_binary_literal};
 use super::literals::Literals;

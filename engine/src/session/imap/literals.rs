@@ -12,6 +12,11 @@ use std::io;
 /// copying a few hundred bytes.
 pub(super) const BY_REFERENCE_BYTES: usize = 1024;
 
+// Memory: a held slice keeps its whole source alive, but only the slice counts toward the flush
+// size. A slice is therefore held only when it is at least half of its source, so what waits to
+// be written is at most twice what is counted (a FETCH of the first KiB of many large messages
+// copies those KiB instead of keeping every message).
+
 /// Contents to be written at positions of an output buffer.
 #[derive(Default)]
 pub(super) struct Literals {
@@ -22,11 +27,14 @@ pub(super) struct Literals {
 }
 
 impl Literals {
-    /// Appends `data` to the output: by reference when it is large and lies within `source`
-    /// (which then stays alive until the output is written), else copied into `out`.
+    /// Appends `data` to the output: by reference when it is large, lies within `source` and is
+    /// at least half of it (`source` then stays alive until the output is written), else copied
+    /// into `out`.
     pub fn push(&mut self, out: &mut Vec<u8>, data: &[u8], source: Option<&Bytes>) {
         match source {
-            Some(source) if data.len() >= BY_REFERENCE_BYTES && within(source, data) => {
+            Some(source)
+                if data.len() >= BY_REFERENCE_BYTES && data.len() * 2 >= source.len() && within(source, data) =>
+            {
                 self.held.push((out.len(), source.slice_ref(data)));
                 self.bytes += data.len();
             }
@@ -99,8 +107,11 @@ mod tests {
         let mut out = b"* 1 FETCH (BODY[] {5000}\r\n".to_vec();
         let mut literals = Literals::default();
         literals.push(&mut out, &source, Some(&source));
-        out.extend_from_slice(b" BODY[1] {2000}\r\n");
-        literals.push(&mut out, &source[1000..3000], Some(&source));
+        out.extend_from_slice(b" BODY[1] {3000}\r\n");
+        literals.push(&mut out, &source[1000..4000], Some(&source));
+        // The first 1,200 bytes of 5,000: copied, not worth keeping the whole source for.
+        out.extend_from_slice(b" BODY[]<0> {1200}\r\n");
+        literals.push(&mut out, &source[..1200], Some(&source));
         // Small, or not from the source: copied.
         out.extend_from_slice(b" X ");
         literals.push(&mut out, &source[..10], Some(&source));
@@ -109,8 +120,10 @@ mod tests {
         assert_eq!(literals.held.len(), 2);
         let mut expected = b"* 1 FETCH (BODY[] {5000}\r\n".to_vec();
         expected.extend_from_slice(&source);
-        expected.extend_from_slice(b" BODY[1] {2000}\r\n");
-        expected.extend_from_slice(&source[1000..3000]);
+        expected.extend_from_slice(b" BODY[1] {3000}\r\n");
+        expected.extend_from_slice(&source[1000..4000]);
+        expected.extend_from_slice(b" BODY[]<0> {1200}\r\n");
+        expected.extend_from_slice(&source[..1200]);
         expected.extend_from_slice(b" X ");
         expected.extend_from_slice(&source[..10]);
         expected.extend_from_slice(&elsewhere);

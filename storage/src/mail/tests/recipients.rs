@@ -30,9 +30,18 @@ async fn cached_answers_follow_every_domain_and_account_change() {
     f.store.remove_account(&dave).unwrap();
     f.store.remove_domain(&other).unwrap();
     assert_eq!(f.mail.recipient_kind(&dave).await.unwrap(), Remote);
-    // A change that fails still outdates what was remembered (it may have been half applied).
+    // A change refused before its commit leaves the remembered answers as they are, and right.
+    assert_eq!(f.mail.recipient_kind(&f.alice).await.unwrap(), Local);
+    let generation = cache.generation();
     assert!(f.store.add_account(&f.alice, "h").is_err());
+    assert_eq!(cache.generation(), generation);
+    assert_eq!(cache.get(&f.alice, generation), Some(Local));
+    // A commit that fails outdates them (it may have been applied all the same).
+    f.store.backend_for_test().fail_writes.store(true, std::sync::atomic::Ordering::SeqCst);
+    assert!(f.store.add_account(&carol, "h").is_err());
+    f.store.backend_for_test().fail_writes.store(false, std::sync::atomic::Ordering::SeqCst);
     assert_eq!(cache.get(&f.alice, cache.generation()), None);
+    assert_eq!(f.mail.recipient_kind(&carol).await.unwrap(), UnknownLocal);
     assert_eq!(f.mail.recipient_kind(&f.alice).await.unwrap(), Local);
 }
 
