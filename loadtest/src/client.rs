@@ -227,17 +227,22 @@ impl Conn {
         Ok(())
     }
 
-    /// Reads `n` raw bytes (an IMAP literal), appending them to `out`.
-    fn raw(&mut self, n: usize, out: &mut Vec<u8>) -> anyhow::Result<()> {
-        while self.pending.len() < n {
-            let mut buf = [0u8; 16384];
+    /// Reads and drops `n` raw bytes (an IMAP literal); what is read past them stays pending.
+    fn skip(&mut self, n: usize) -> anyhow::Result<()> {
+        let buffered = n.min(self.pending.len());
+        self.pending.drain(..buffered);
+        let mut left = n - buffered;
+        let mut buf = [0u8; 16384];
+        while left > 0 {
             let got = self.stream.read(&mut buf).map_err(read_error)?;
             if got == 0 {
                 bail!("server closed the connection");
             }
-            self.pending.extend_from_slice(&buf[..got]);
+            if got > left {
+                self.pending.extend_from_slice(&buf[left..got]);
+            }
+            left -= got.min(left);
         }
-        out.extend(self.pending.drain(..n));
         Ok(())
     }
 
@@ -246,10 +251,8 @@ impl Conn {
     pub fn imap_response(&mut self, bytes: &mut u64) -> anyhow::Result<String> {
         let mut text = self.line()?;
         *bytes += text.len() as u64 + 2;
-        let mut sink = Vec::new();
         while let Some(n) = literal_len(&text) {
-            sink.clear();
-            self.raw(n, &mut sink)?;
+            self.skip(n)?;
             *bytes += n as u64;
             let more = self.line()?;
             *bytes += more.len() as u64 + 2;
@@ -395,5 +398,32 @@ impl ServerCertVerifier for AcceptAny {
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn literals_are_skipped_exactly_whatever_the_reads_bring() {
+        let (ours, mut theirs) = UnixStream::pair().expect("socket pair");
+        let mut conn = Conn::from_unix(ours);
+        let big: Vec<u8> = (0..100_000u32).map(|i| b'a' + (i % 26) as u8).collect();
+        let writer = std::thread::spawn(move || {
+            // A small literal that arrives with its line, a large one read in many pieces, and
+            // the text after each that must not be lost.
+            theirs.write_all(b"* 1 FETCH (BODY[] {5}\r\nhello BODY[1] {100000}\r\n").unwrap();
+            for piece in big.chunks(7_777) {
+                theirs.write_all(piece).unwrap();
+            }
+            theirs.write_all(b")\r\na OK done\r\n").unwrap();
+        });
+        let mut bytes = 0;
+        let line = conn.imap_response(&mut bytes).expect("response");
+        assert_eq!(line, "* 1 FETCH (BODY[] {5} BODY[1] {100000})");
+        assert_eq!(bytes, 23 + 5 + 19 + 100_000 + 3);
+        assert_eq!(conn.line().expect("tagged"), "a OK done");
+        writer.join().unwrap();
     }
 }
