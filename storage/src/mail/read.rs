@@ -89,42 +89,60 @@ impl<'a> View<'a> {
         ids: &[u64],
         mut each: impl FnMut(usize, &[u8]) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
-        /// Records stepped over before seeking instead.
-        const STEPS: usize = 8;
-        let mut order: Vec<usize> = (0..ids.len()).collect();
-        order.sort_by_key(|&i| ids[i]);
         let cf = self.backend.cf(Cf::Bodies.name());
-        let span = match (order.first(), order.last()) {
-            (Some(&first), Some(&last)) => ids[last] - ids[first] + 1,
-            _ => return Ok(()),
-        };
-        if span > 2 * ids.len() as u64 {
-            for (i, &id) in ids.iter().enumerate() {
-                match self.snapshot.get_pinned_cf(cf, body_key(id))? {
-                    Some(v) => each(i, &v)?,
-                    None => return Err(StoreError::Corrupt(format!("body {id} is missing"))),
+        let missing = |id: u64| StoreError::Corrupt(format!("body {id} is missing"));
+        match walk_order(ids) {
+            None => {
+                for (i, &id) in ids.iter().enumerate() {
+                    let v = self.snapshot.get_pinned_cf(cf, body_key(id))?.ok_or_else(|| missing(id))?;
+                    each(i, &v)?;
                 }
             }
-            return Ok(());
+            Some(order) => {
+                let mut cursor = Cursor::new(&self.snapshot, cf);
+                for i in order {
+                    each(i, cursor.get(&body_key(ids[i]))?.ok_or_else(|| missing(ids[i]))?)?;
+                }
+            }
         }
-        let mut it = self.snapshot.raw_iterator_cf_opt(cf, rocksdb::ReadOptions::default());
-        for i in order {
-            let want = body_key(ids[i]);
-            let before = |it: &rocksdb::DBRawIteratorWithThreadMode<'_, rocksdb::DB>| {
-                it.key().is_some_and(|k| k < want.as_slice())
-            };
-            let mut steps = 0;
-            while it.valid() && before(&it) && steps < STEPS {
-                it.next();
-                steps += 1;
+        Ok(())
+    }
+
+    /// Calls `each(i, offset, chunk)` with the chunks of body `ids[i]` in order, from the first,
+    /// for as long as it returns `true` (it wants the next chunk). A chunk that is missing while
+    /// wanted is an error. Bodies stored one after another are walked with one iterator, others
+    /// looked up chunk by chunk (as in [`View::bodies`]; a FETCH of 10,000 whole messages spent
+    /// a sixth of its time searching the tree for each chunk on its own).
+    pub fn chunks(
+        &self,
+        ids: &[u64],
+        mut each: impl FnMut(usize, u64, &[u8]) -> Result<bool, StoreError>,
+    ) -> Result<(), StoreError> {
+        let cf = self.backend.cf(Cf::BodyChunks.name());
+        let missing = |id: u64, index: u32| StoreError::Corrupt(format!("body {id} chunk {index} is missing"));
+        let offset = |index: u32| u64::from(index) * CHUNK_BYTES as u64;
+        match walk_order(ids) {
+            None => {
+                for (i, &id) in ids.iter().enumerate() {
+                    for index in 0u32.. {
+                        let key = chunk_key(id, index);
+                        let v = self.snapshot.get_pinned_cf(cf, key)?.ok_or_else(|| missing(id, index))?;
+                        if !each(i, offset(index), &v)? {
+                            break;
+                        }
+                    }
+                }
             }
-            if !it.valid() || before(&it) {
-                it.seek(&want);
-            }
-            it.status()?;
-            match (it.key(), it.value()) {
-                (Some(k), Some(v)) if k == want.as_slice() => each(i, v)?,
-                _ => return Err(StoreError::Corrupt(format!("body {} is missing", ids[i]))),
+            Some(order) => {
+                let mut cursor = Cursor::new(&self.snapshot, cf);
+                for i in order {
+                    for index in 0u32.. {
+                        let chunk = cursor.get(&chunk_key(ids[i], index))?.ok_or_else(|| missing(ids[i], index))?;
+                        if !each(i, offset(index), chunk)? {
+                            break;
+                        }
+                    }
+                }
             }
         }
         Ok(())
@@ -343,6 +361,50 @@ pub(crate) fn fetch_meta(
 /// The `extent` of the messages of `uids` in UID order, as many as fit in `max_bytes` (at least
 /// one, however large): one scan for all of them, where reading them one by one would cost a
 /// store round trip each.
+/// The order in which to walk `ids` with one iterator (ascending), or `None` when they are too
+/// scattered for that (their span is more than twice their number): then each is looked up.
+fn walk_order(ids: &[u64]) -> Option<Vec<usize>> {
+    let mut order: Vec<usize> = (0..ids.len()).collect();
+    order.sort_by_key(|&i| ids[i]);
+    let span = match (order.first(), order.last()) {
+        (Some(&first), Some(&last)) => ids[last] - ids[first] + 1,
+        _ => return Some(order),
+    };
+    (span <= 2 * ids.len() as u64).then_some(order)
+}
+
+/// Reads keys of one column family in ascending order with one iterator: a key a few entries
+/// on is reached by stepping, one further away (or behind: a body wanted twice) by a seek.
+struct Cursor<'a> {
+    it: rocksdb::DBRawIteratorWithThreadMode<'a, rocksdb::DB>,
+}
+
+impl<'a> Cursor<'a> {
+    /// Entries stepped over before seeking instead.
+    const STEPS: usize = 8;
+
+    fn new(snapshot: &'a Snapshot<'a>, cf: &rocksdb::ColumnFamily) -> Cursor<'a> {
+        Cursor { it: snapshot.raw_iterator_cf_opt(cf, rocksdb::ReadOptions::default()) }
+    }
+
+    /// The value of `want`, `None` if there is no such key.
+    fn get(&mut self, want: &[u8]) -> Result<Option<&[u8]>, StoreError> {
+        let mut steps = 0;
+        while self.it.valid() && self.it.key().is_some_and(|k| k < want) && steps < Self::STEPS {
+            self.it.next();
+            steps += 1;
+        }
+        if !self.it.valid() || self.it.key().is_some_and(|k| k != want) {
+            self.it.seek(want);
+        }
+        self.it.status()?;
+        Ok(match (self.it.key(), self.it.value()) {
+            (Some(k), Some(v)) if k == want => Some(v),
+            _ => None,
+        })
+    }
+}
+
 pub(crate) fn read_batch(
     b: &Backend,
     account: &Address,
@@ -355,10 +417,11 @@ pub(crate) fn read_batch(
     let (_, record) = view.mailbox(account, name)?;
     // Where each body's header ends (a body may be shared by several messages).
     let mut header_ends: HashMap<u64, u64> = HashMap::new();
-    let mut out = Vec::new();
+    // (uid, prefix, body, bytes of the body wanted), then the contents, in the same order.
+    let mut wanted: Vec<(u32, Vec<u8>, u64, u64)> = Vec::new();
     let mut total = 0u64;
     view.messages(account, &record, uids, |uid, m| {
-        if !out.is_empty() && total >= max_bytes {
+        if !wanted.is_empty() && total >= max_bytes {
             return Ok(());
         }
         let end = match extent {
@@ -373,14 +436,30 @@ pub(crate) fn read_batch(
                 }
             },
         };
-        let mut bytes = Vec::with_capacity(capacity(m.prefix.len() as u64 + end));
-        bytes.extend_from_slice(&m.prefix);
-        view.append_body_bytes(m.body_id, m.body_len, 0..end, &mut bytes)?;
-        total = total.saturating_add(bytes.len() as u64);
-        out.push((uid, bytes));
+        total = total.saturating_add(m.prefix.len() as u64 + end);
+        wanted.push((uid, m.prefix, m.body_id, end.min(m.body_len)));
         Ok(())
     })?;
-    Ok(out)
+    let mut contents: Vec<Vec<u8>> = Vec::with_capacity(wanted.len());
+    for (_, prefix, _, end) in &wanted {
+        let mut bytes = Vec::with_capacity(capacity(prefix.len() as u64 + end));
+        bytes.extend_from_slice(prefix);
+        contents.push(bytes);
+    }
+    // The bodies' first `end` bytes, chunk after chunk (nothing to read for an empty extent).
+    let reads: Vec<usize> = (0..wanted.len()).filter(|&i| wanted[i].3 > 0).collect();
+    let ids: Vec<u64> = reads.iter().map(|&i| wanted[i].2).collect();
+    view.chunks(&ids, |r, offset, chunk| {
+        let i = reads[r];
+        let end = wanted[i].3;
+        let take = (end.saturating_sub(offset)).min(chunk.len() as u64) as usize;
+        if take == 0 {
+            return Err(StoreError::Corrupt(format!("body {} chunk at {offset} is short", wanted[i].2)));
+        }
+        contents[i].extend_from_slice(&chunk[..take]);
+        Ok(offset + (take as u64) < end)
+    })?;
+    Ok(wanted.into_iter().zip(contents).map(|((uid, ..), bytes)| (uid, bytes)).collect())
 }
 
 /// The message's bytes (prefix then body), all of them or `range` (clamped to the size).

@@ -98,6 +98,60 @@ async fn messages_read_back_byte_exact_with_prefix_and_part_slices() {
 }
 
 #[tokio::test]
+async fn batches_of_whole_and_header_contents_equal_single_reads_in_every_layout() {
+    // Bodies of one, two and three chunks (256 KiB each), bodies shared by two messages of the
+    // same mailbox, stored one after another (walked with one iterator) or among other accounts'
+    // deliveries (looked up one by one).
+    let f = fixture();
+    let carol = crate::Address::parse("carol@example.test").unwrap();
+    f.store.add_account(&carol, "h").unwrap();
+    let sizes = [40usize, 300 * 1024, 10, 600 * 1024, 2_000, 256 * 1024, 256 * 1024 + 1];
+    let body = |i: usize, size: usize| -> Vec<u8> {
+        let mut m = format!("Subject: m{i}\r\n\r\n").into_bytes();
+        m.extend((0..size).map(|j| b'a' + ((i * 7 + j) % 26) as u8));
+        m
+    };
+    for (i, &size) in sizes.iter().enumerate() {
+        let prefix = format!("X-N: {i}\r\n").into_bytes();
+        f.mail.append(&f.alice, "INBOX", NewMessage { prefix, ..message(&body(i, size)) }).await.unwrap();
+        // Bob's and Carol's deliveries between Alice's scatter her bodies in the key order.
+        f.mail.append(&f.bob, "INBOX", message(&body(i, size))).await.unwrap();
+        f.mail.append(&carol, "INBOX", message(&body(i, size))).await.unwrap();
+        // Carol's Archive gets the same messages one after another, for the sequential walk.
+    }
+    f.mail
+        .append_all(&carol, "Archive", sizes.iter().enumerate().map(|(i, &s)| message(&body(i, s))).collect())
+        .await
+        .unwrap();
+    // Each body twice in one mailbox: the walk meets the same body again after its last chunk.
+    f.mail.copy(&carol, "Archive", UidSet::all(), "Drafts").await.unwrap();
+    f.mail.copy(&carol, "Drafts", UidSet::all(), "Archive").await.unwrap();
+    for (account, mailbox, count) in [(&f.alice, "INBOX", 7), (&carol, "Archive", 14)] {
+        for extent in [Extent::Whole, Extent::Header] {
+            let batch = f.mail.read_batch(account, mailbox, UidSet::all(), extent, u64::MAX).await.unwrap();
+            assert_eq!(batch.len(), count, "{mailbox}");
+            for (uid, bytes) in &batch {
+                let whole = f.mail.read_message(account, mailbox, *uid).await.unwrap();
+                let expected = match extent {
+                    Extent::Whole => whole,
+                    Extent::Header => {
+                        let meta = f.mail.fetch_meta(account, mailbox, UidSet::range(*uid..=*uid)).await.unwrap();
+                        let end = u64::from(meta[0].parts[0].header.end);
+                        f.mail.read_range(account, mailbox, *uid, 0..end).await.unwrap()
+                    }
+                };
+                assert!(
+                    bytes == &expected,
+                    "{mailbox} uid {uid} {extent:?}: {} vs {} bytes",
+                    bytes.len(),
+                    expected.len()
+                );
+            }
+        }
+    }
+}
+
+#[tokio::test]
 async fn large_bodies_are_chunked_and_readable_by_range() {
     let f = fixture();
     let mut body = b"Subject: big\r\n\r\n".to_vec();
