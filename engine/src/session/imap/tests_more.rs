@@ -3,7 +3,7 @@
 
 use super::{plain, run};
 use crate::session::imap::serve;
-use crate::session::testing::{pipe, World, PASSWORD, USER};
+use crate::session::testing::{pipe, PipeClient, World, PASSWORD, USER};
 
 /// Logs in, appends `count` small messages (LITERAL+) and selects INBOX.
 fn setup(count: u32) -> String {
@@ -144,26 +144,37 @@ fn idle_is_followed_by_pipelined_commands_and_ended_by_shutdown() {
     });
 }
 
-#[test]
-fn large_fetch_output_is_flushed_in_pieces() {
+/// Runs `script` against a session logged in with INBOX selected, INBOX holding `count` copies of
+/// `message`; the script ends the session.
+fn with_inbox_of(message: &str, count: u32, script: impl AsyncFnOnce(&mut PipeClient)) {
     let world = World::new("");
-    let line = "x".repeat(78);
-    let body: String = (0..1000).map(|_| format!("{line}\r\n")).collect();
-    let message = format!("Subject: big\r\n\r\n{body}");
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     let local = tokio::task::LocalSet::new();
     local.block_on(&rt, async {
         let account = storage::Address::parse(USER).expect("address");
-        for _ in 0..2 {
-            let new = storage::mail::NewMessage { body: message.clone().into_bytes(), ..Default::default() };
+        for _ in 0..count {
+            let new = storage::mail::NewMessage { body: message.as_bytes().to_vec(), ..Default::default() };
             world.ctx.mail().append(&account, "INBOX", new).await.expect("append");
         }
         let (mut server, mut client) = pipe();
         let ctx = world.ctx.clone();
         let session = tokio::task::spawn_local(async move { serve(&mut server, &ctx).await });
         let login = format!("S: * OK *\nC: l AUTHENTICATE PLAIN {}\nS: l OK *\n", plain(USER, PASSWORD));
-        let select = "C: s SELECT INBOX\nS: * FLAGS *\nS: * 2 EXISTS\nS: * 2 RECENT\nS: * OK [UNSEEN 1] *\n";
+        let select = format!(
+            "C: s SELECT INBOX\nS: * FLAGS *\nS: * {count} EXISTS\nS: * {count} RECENT\nS: * OK [UNSEEN 1] *\n"
+        );
         client.replay(&format!("{login}{select}S: * OK *\nS: * OK *\nS: * OK *\nS: * OK *\nS: s OK *")).await;
+        script(&mut client).await;
+        session.await.expect("task").expect("io");
+    });
+}
+
+#[test]
+fn large_fetch_output_is_flushed_in_pieces() {
+    let line = "x".repeat(78);
+    let body: String = (0..1000).map(|_| format!("{line}\r\n")).collect();
+    let message = format!("Subject: big\r\n\r\n{body}");
+    with_inbox_of(&message, 2, async |client| {
         let before = client.writes_seen;
         let mut transcript = String::from("C: f FETCH 1:2 BODY.PEEK[]\n");
         for seq in 1..=2 {
@@ -175,7 +186,6 @@ fn large_fetch_output_is_flushed_in_pieces() {
         client.replay(&transcript).await;
         // About 160 KiB of answer: at least two flushes before the final write.
         assert!(client.writes_seen - before >= 3, "writes: {}", client.writes_seen - before);
-        session.await.expect("task").expect("io");
     });
 }
 
@@ -183,23 +193,9 @@ fn large_fetch_output_is_flushed_in_pieces() {
 fn contents_written_by_reference_keep_their_places_before_the_tagged_reply() {
     // Sections of 1 KiB and more are written by reference (see `literals`); under the flush size
     // the whole answer is assembled when the command ends, before its tagged reply.
-    let world = World::new("");
     let text: String = (0..30).map(|i| format!("line {i:02} {}\r\n", "y".repeat(60))).collect();
     let message = format!("Subject: mid\r\n\r\n{text}");
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-    let local = tokio::task::LocalSet::new();
-    local.block_on(&rt, async {
-        let account = storage::Address::parse(USER).expect("address");
-        for _ in 0..3 {
-            let new = storage::mail::NewMessage { body: message.clone().into_bytes(), ..Default::default() };
-            world.ctx.mail().append(&account, "INBOX", new).await.expect("append");
-        }
-        let (mut server, mut client) = pipe();
-        let ctx = world.ctx.clone();
-        let session = tokio::task::spawn_local(async move { serve(&mut server, &ctx).await });
-        let login = format!("S: * OK *\nC: l AUTHENTICATE PLAIN {}\nS: l OK *\n", plain(USER, PASSWORD));
-        let select = "C: s SELECT INBOX\nS: * FLAGS *\nS: * 3 EXISTS\nS: * 3 RECENT\nS: * OK [UNSEEN 1] *\n";
-        client.replay(&format!("{login}{select}S: * OK *\nS: * OK *\nS: * OK *\nS: * OK *\nS: s OK *")).await;
+    with_inbox_of(&message, 3, async |client| {
         client.send(b"f FETCH 1:3 (BODY.PEEK[TEXT] BODY.PEEK[]<17.1200>)\r\nz LOGOUT\r\n");
         let mut expected = Vec::new();
         for seq in 1..=3 {
@@ -218,7 +214,6 @@ fn contents_written_by_reference_keep_their_places_before_the_tagged_reply() {
             "got {:?}",
             String::from_utf8_lossy(&all[start..(start + expected.len() + 40).min(all.len())])
         );
-        session.await.expect("task").expect("io");
     });
 }
 
