@@ -139,7 +139,11 @@ impl Transport for TlsStream {
     }
 
     async fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
-        self.write_all_vectored(&[data]).await
+        if data.len() > WRITE_PIECE_BYTES {
+            return self.write_all_vectored(&[data]).await;
+        }
+        self.records.encrypt(data)?;
+        self.flush().await
     }
 
     /// Encrypts and sends [`WRITE_PIECE_BYTES`] at a time: rustls queues the records it makes

@@ -358,9 +358,6 @@ pub(crate) fn fetch_meta(
     Ok(out)
 }
 
-/// The `extent` of the messages of `uids` in UID order, as many as fit in `max_bytes` (at least
-/// one, however large): one scan for all of them, where reading them one by one would cost a
-/// store round trip each.
 /// The order in which to walk `ids` with one iterator (ascending), or `None` when they are too
 /// scattered for that (their span is more than twice their number): then each is looked up.
 fn walk_order(ids: &[u64]) -> Option<Vec<usize>> {
@@ -405,6 +402,9 @@ impl<'a> Cursor<'a> {
     }
 }
 
+/// The `extent` of the messages of `uids` in UID order, as many as fit in `max_bytes` (at least
+/// one, however large): one scan for all of them, where reading them one by one would cost a
+/// store round trip each.
 pub(crate) fn read_batch(
     b: &Backend,
     account: &Address,
