@@ -53,15 +53,7 @@ impl Literals {
         if self.held.is_empty() {
             transport.write_all(out).await?;
         } else {
-            let mut parts: Vec<&[u8]> = Vec::with_capacity(2 * self.held.len() + 1);
-            let mut at = 0;
-            for (position, bytes) in &self.held {
-                parts.push(&out[at..*position]);
-                parts.push(bytes);
-                at = *position;
-            }
-            parts.push(&out[at..]);
-            transport.write_all_vectored(&parts).await?;
+            transport.write_all_vectored(&self.parts(out)).await?;
         }
         out.clear();
         self.held.clear();
@@ -75,16 +67,23 @@ impl Literals {
         if self.held.is_empty() {
             return;
         }
-        let mut whole = Vec::with_capacity(out.len() + self.bytes);
-        let mut at = 0;
-        for (position, bytes) in self.held.drain(..) {
-            whole.extend_from_slice(&out[at..position]);
-            whole.extend_from_slice(&bytes);
-            at = position;
-        }
-        whole.extend_from_slice(&out[at..]);
-        *out = whole;
+        *out = self.parts(out).concat();
+        self.held.clear();
         self.bytes = 0;
+    }
+
+    /// The output in order: the buffer's text cut at each held content's place, the contents
+    /// between.
+    fn parts<'a>(&'a self, out: &'a [u8]) -> Vec<&'a [u8]> {
+        let mut parts = Vec::with_capacity(2 * self.held.len() + 1);
+        let mut at = 0;
+        for (position, bytes) in &self.held {
+            parts.push(&out[at..*position]);
+            parts.push(&bytes[..]);
+            at = *position;
+        }
+        parts.push(&out[at..]);
+        parts
     }
 }
 
