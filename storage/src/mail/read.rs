@@ -9,13 +9,13 @@ use crate::mail::model::{
 };
 use crate::mail::record::{
     account_prefix, body_key, change_key, chunk_key, mailbox_key, mailbox_messages_prefix, message_key, modseq_of_key,
-    name_of_key, uid_of_key, AccountState, BodyRecord, ChangeRecord, MailboxRecord, MessageHead, MessageRecord,
+    name_of_key, uid_in_mailbox, AccountState, BodyRecord, ChangeRecord, MailboxRecord, MessageHead, MessageRecord,
     CHUNK_BYTES,
 };
 use crate::mail::txn::{scan_options, Cf};
 use crate::rocks::Backend;
 use crate::{Address, StoreError};
-use rocksdb::{Direction, IteratorMode, Snapshot};
+use rocksdb::Snapshot;
 use std::collections::HashMap;
 use std::ops::Range;
 
@@ -49,15 +49,17 @@ impl<'a> View<'a> {
         until: Option<&[u8]>,
         mut each: impl FnMut(&[u8], &[u8]) -> Result<bool, StoreError>,
     ) -> Result<(), StoreError> {
-        let mode = IteratorMode::From(from, Direction::Forward);
-        let options = scan_options(prefix, until);
-        for item in self.snapshot.iterator_cf_opt(self.backend.cf(cf.name()), options, mode) {
-            let (k, v) = item?;
-            if !k.starts_with(prefix) || until.is_some_and(|u| &*k >= u) || !each(&k, &v)? {
-                break;
+        // A raw iterator lends each entry where it lies: the boxed copies of key and value the
+        // plain one makes cost a metadata FETCH of 10,000 messages two allocations per message.
+        let mut it = self.snapshot.raw_iterator_cf_opt(self.backend.cf(cf.name()), scan_options(prefix, until));
+        it.seek(from);
+        while let (Some(k), Some(v)) = (it.key(), it.value()) {
+            if !k.starts_with(prefix) || until.is_some_and(|u| k >= u) || !each(k, v)? {
+                return Ok(());
             }
+            it.next();
         }
-        Ok(())
+        Ok(it.status()?)
     }
 
     pub fn account(&self, account: &Address) -> Result<(), StoreError> {
@@ -234,7 +236,7 @@ impl<'a> View<'a> {
         let from = message_key(account.as_str(), record.id, lo);
         let until = (hi < u32::MAX).then(|| message_key(account.as_str(), record.id, hi + 1));
         self.scan(Cf::Messages, &prefix, &from, until.as_deref(), |k, v| {
-            let (_, _, uid) = uid_of_key(k)?;
+            let uid = uid_in_mailbox(&prefix, k)?;
             if uids.contains(uid) {
                 each(uid, decode(v)?)?;
             }

@@ -71,6 +71,15 @@ pub(crate) fn uid_of_key(key: &[u8]) -> Result<(String, u64, u32), StoreError> {
     }
 }
 
+/// The uid of a message key that starts with `prefix` (a [`mailbox_messages_prefix`]): its last
+/// four bytes, without decoding the account name again for every message of a scan.
+pub(crate) fn uid_in_mailbox(prefix: &[u8], key: &[u8]) -> Result<u32, StoreError> {
+    match key.strip_prefix(prefix).and_then(|rest| <[u8; 4]>::try_from(rest).ok()) {
+        Some(uid) => Ok(u32::from_be_bytes(uid)),
+        None => Err(StoreError::Corrupt("message key".into())),
+    }
+}
+
 /// Reads `(account, modseq)`.
 pub(crate) fn modseq_of_key(key: &[u8]) -> Result<u64, StoreError> {
     let mut r = KeyReader::new(key);
@@ -505,5 +514,26 @@ mod layout_tests {
         // What this version writes reads back.
         assert_eq!(AccountState::decode(&state(30, Some(usage)).encode()).unwrap(), state(30, Some(usage)));
         assert_eq!(AccountState::decode(&state(30, None).encode()).unwrap(), state(30, None));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uid_in_mailbox_reads_the_uid_of_keys_of_that_mailbox_only() {
+        let prefix = mailbox_messages_prefix("a\0b@example.test", 7);
+        for uid in [1, 0x0100, u32::MAX] {
+            let key = message_key("a\0b@example.test", 7, uid);
+            assert_eq!(uid_in_mailbox(&prefix, &key).unwrap(), uid);
+            assert_eq!(uid_of_key(&key).unwrap().2, uid);
+        }
+        let other_mailbox = message_key("a\0b@example.test", 8, 1);
+        assert!(uid_in_mailbox(&prefix, &other_mailbox).is_err());
+        let mut longer = message_key("a\0b@example.test", 7, 1);
+        longer.push(0);
+        assert!(uid_in_mailbox(&prefix, &longer).is_err());
+        assert!(uid_in_mailbox(&prefix, &prefix).is_err());
     }
 }
