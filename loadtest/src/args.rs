@@ -71,6 +71,11 @@ pub struct Args {
     /// `lmtp`: connect to HOST:PORT over TCP instead of the target's `lmtp_socket`.
     #[arg(long)]
     pub lmtp_tcp: Option<String>,
+    /// `smtp-submit`, `smtp-mx`, `lmtp`, `e2e`: send each transaction's RSET, MAIL, RCPTs and DATA
+    /// in one write, as MTAs do with a server that offers PIPELINING (RFC 2920); without it, one
+    /// command per round trip.
+    #[arg(long)]
+    pub pipelining: bool,
     /// `smtp-mx`, `lmtp`: recipients per message (distinct users).
     #[arg(long, default_value_t = 1)]
     pub rcpts: u64,

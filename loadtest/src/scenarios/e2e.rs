@@ -1,8 +1,7 @@
 //! `e2e`: one IMAP IDLE watcher per recipient and one submission session sending at `--rate`
 //! (default 5/s); the latency runs from `MAIL FROM` until the watcher sees `EXISTS`.
 
-use super::{enter_idle, is_timeout, leave_idle, Ctx, Outcome};
-use crate::smtp::Session;
+use super::{enter_idle, is_timeout, leave_idle, senders, Ctx, Outcome};
 use crate::{client, gen, report};
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -12,7 +11,6 @@ use std::time::{Duration, Instant};
 /// `e2e`: one IDLE watcher per recipient, one submission session sending at `--rate`.
 pub fn run(ctx: &Arc<Ctx>) -> anyhow::Result<Outcome> {
     let args = &ctx.args;
-    let endpoints = &ctx.endpoints;
     let rate = args.rate.unwrap_or(5.0);
     let recipients = args.user_count.max(1);
     // Send times per recipient, oldest first; a watcher pops one per new message it sees.
@@ -62,7 +60,7 @@ pub fn run(ctx: &Arc<Ctx>) -> anyhow::Result<Outcome> {
         std::thread::sleep(Duration::from_millis(20));
     }
     let sender_name = ctx.user(1);
-    let mut smtp = Session::submission(&endpoints.submission, &sender_name, &args.password)?;
+    let mut smtp = senders::open(ctx, &sender_name)?;
     let mut rng = gen::Rng::new(args.seed);
     let started = Instant::now();
     let deadline = started + Duration::from_secs(args.duration_secs);
@@ -91,7 +89,7 @@ pub fn run(ctx: &Arc<Ctx>) -> anyhow::Result<Outcome> {
                 res.error(&e);
             }
             ctx.progress.add(0, 1);
-            smtp = Session::submission(&endpoints.submission, &sender_name, &args.password)?;
+            smtp = senders::open(ctx, &sender_name)?;
         }
     }
     let _ = smtp.quit();

@@ -59,12 +59,17 @@ impl Sender {
     }
 }
 
-/// A new session for the scenario: submission as `me`, the MX, or LMTP.
+/// A new session for the scenario: submission as `me`, the MX, or LMTP; pipelined if asked.
 pub fn open(ctx: &Ctx, me: &str) -> anyhow::Result<Session> {
-    match ctx.args.scenario {
+    let session = match ctx.args.scenario {
         Scenario::SmtpMx => Session::mx(&ctx.endpoints.mx, ctx.args.mx_plaintext),
         Scenario::Lmtp => Session::lmtp(ctx.endpoints.lmtp.as_ref().context("no LMTP address")?),
         _ => Session::submission(&ctx.endpoints.submission, me, &ctx.args.password),
+    }?;
+    if ctx.args.pipelining {
+        session.pipelined()
+    } else {
+        Ok(session)
     }
 }
 
