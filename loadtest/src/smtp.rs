@@ -261,12 +261,7 @@ impl Session {
         let mut refused = None;
         for rcpt in to {
             self.conn.send(&format!("RCPT TO:<{rcpt}>\r\n")).map_err(|e| anyhow!("{e} at RCPT"))?;
-            let reply = self.reply().map_err(|e| anyhow!("{e} at RCPT"))?;
-            if reply.code / 100 == 2 {
-                accepted += 1;
-            } else {
-                refused.get_or_insert(reply.code);
-            }
+            self.rcpt_reply(&mut accepted, &mut refused)?;
         }
         if accepted == 0 {
             bail!("{} {} at RCPT", self.dialect.label(), refused.unwrap_or(0));
@@ -308,12 +303,7 @@ impl Session {
         let mut accepted = 0;
         let mut refused = None;
         for _ in to {
-            let r = self.reply().map_err(|e| anyhow!("{e} at RCPT"))?;
-            if r.code / 100 == 2 {
-                accepted += 1;
-            } else {
-                refused.get_or_insert(r.code);
-            }
+            self.rcpt_reply(&mut accepted, &mut refused)?;
         }
         if accepted == 0 {
             fail(refused.unwrap_or(0), "RCPT");
@@ -330,6 +320,17 @@ impl Session {
             bail!("server sent 354 to DATA after {label} {code} at {stage}");
         }
         self.data(message, accepted, refused, delivered)
+    }
+
+    /// Reads the reply to one `RCPT TO`: counts it as accepted, or keeps the first refusal's code.
+    fn rcpt_reply(&mut self, accepted: &mut usize, refused: &mut Option<u16>) -> anyhow::Result<()> {
+        let reply = self.reply().map_err(|e| anyhow!("{e} at RCPT"))?;
+        if reply.code / 100 == 2 {
+            *accepted += 1;
+        } else {
+            refused.get_or_insert(reply.code);
+        }
+        Ok(())
     }
 
     /// After `354`: the message, the final dot, and the reply (SMTP) or one reply per accepted
