@@ -102,10 +102,51 @@ impl Write for Stream {
     }
 }
 
+/// Room made for each read: a whole TLS record's plaintext.
+const READ_CHUNK: usize = 16 << 10;
+/// The longest response line (literals aside) the client holds before it gives up on the server.
+const MAX_LINE_BYTES: usize = 16 << 20;
+
+/// Bytes read but not yet consumed, `buf[start..end]`. Taking a line only moves `start`; what is
+/// left is moved to the front only when a read needs the room, so a response of many short lines
+/// costs no copying per line.
+#[derive(Default)]
+struct Pending {
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+}
+
+impl Pending {
+    fn unread(&self) -> &[u8] {
+        &self.buf[self.start..self.end]
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.start = (self.start + n).min(self.end);
+    }
+
+    /// One read from `stream` into the room after the unread bytes; the bytes read (0: closed).
+    fn fill(&mut self, stream: &mut impl Read) -> std::io::Result<usize> {
+        if self.start == self.end {
+            (self.start, self.end) = (0, 0);
+        } else if self.buf.len() - self.end < READ_CHUNK && self.start > 0 {
+            self.buf.copy_within(self.start..self.end, 0);
+            (self.start, self.end) = (0, self.end - self.start);
+        }
+        if self.buf.len() - self.end < READ_CHUNK {
+            self.buf.resize(self.end + READ_CHUNK, 0);
+        }
+        let n = stream.read(&mut self.buf[self.end..])?;
+        self.end += n;
+        Ok(n)
+    }
+}
+
 /// One connection: the stream and the bytes read but not yet consumed.
 pub struct Conn {
     stream: Stream,
-    pending: Vec<u8>,
+    pending: Pending,
 }
 
 fn connect_tcp(address: &str) -> anyhow::Result<TcpStream> {
@@ -152,12 +193,12 @@ impl Conn {
     /// TCP connect and TLS handshake (implicit TLS: IMAPS, submissions).
     pub fn open(endpoint: &Endpoint) -> anyhow::Result<Conn> {
         let tcp = connect_tcp(&endpoint.address)?;
-        Ok(Conn { stream: handshake(endpoint, tcp)?, pending: Vec::new() })
+        Ok(Conn { stream: handshake(endpoint, tcp)?, pending: Pending::default() })
     }
 
     /// Plaintext TCP (an MX before STARTTLS, LMTP over TCP).
     pub fn open_plain(address: &str) -> anyhow::Result<Conn> {
-        Ok(Conn { stream: Stream::Plain(connect_tcp(address)?), pending: Vec::new() })
+        Ok(Conn { stream: Stream::Plain(connect_tcp(address)?), pending: Pending::default() })
     }
 
     /// A UNIX stream socket (LMTP).
@@ -165,18 +206,18 @@ impl Conn {
         let unix = UnixStream::connect(path).with_context(|| format!("cannot connect to {}", path.display()))?;
         unix.set_read_timeout(Some(io_timeout()))?;
         unix.set_write_timeout(Some(io_timeout()))?;
-        Ok(Conn { stream: Stream::Unix(unix), pending: Vec::new() })
+        Ok(Conn { stream: Stream::Unix(unix), pending: Pending::default() })
     }
 
     /// A connected UNIX stream (tests: one end of a socket pair).
     #[cfg(test)]
     pub fn from_unix(unix: UnixStream) -> Conn {
-        Conn { stream: Stream::Unix(unix), pending: Vec::new() }
+        Conn { stream: Stream::Unix(unix), pending: Pending::default() }
     }
 
     /// Turns a plaintext TCP connection into TLS (after the server's `220` to `STARTTLS`).
     pub fn start_tls(&mut self, endpoint: &Endpoint) -> anyhow::Result<()> {
-        if !self.pending.is_empty() {
+        if !self.pending.unread().is_empty() {
             bail!("the server sent bytes after its reply to STARTTLS");
         }
         match std::mem::replace(&mut self.stream, Stream::Closed) {
@@ -196,18 +237,27 @@ impl Conn {
         Ok(self.stream.flush()?)
     }
 
+    /// The next line, without its line end (CRLF or LF) and trailing blanks.
     pub fn line(&mut self) -> anyhow::Result<String> {
+        let mut scanned = 0;
         loop {
-            if let Some(i) = self.pending.iter().position(|&b| b == b'\n') {
-                let line: Vec<u8> = self.pending.drain(..=i).collect();
-                return Ok(String::from_utf8_lossy(&line).trim_end().to_string());
+            let unread = self.pending.unread();
+            if let Some(i) = memchr::memchr(b'\n', &unread[scanned..]) {
+                let line = &unread[..scanned + i];
+                let text = match std::str::from_utf8(line) {
+                    Ok(text) => text.trim_end().to_string(),
+                    Err(_) => String::from_utf8_lossy(line).trim_end().to_string(),
+                };
+                self.pending.consume(scanned + i + 1);
+                return Ok(text);
             }
-            let mut buf = [0u8; 4096];
-            let n = self.stream.read(&mut buf).map_err(read_error)?;
-            if n == 0 {
+            scanned = unread.len();
+            if scanned > MAX_LINE_BYTES {
+                bail!("the server sent a line longer than {MAX_LINE_BYTES} bytes");
+            }
+            if self.pending.fill(&mut self.stream).map_err(read_error)? == 0 {
                 bail!("server closed the connection");
             }
-            self.pending.extend_from_slice(&buf[..n]);
         }
     }
 
@@ -229,21 +279,18 @@ impl Conn {
 
     /// Reads and drops `n` raw bytes (an IMAP literal); what is read past them stays pending.
     fn skip(&mut self, n: usize) -> anyhow::Result<()> {
-        let buffered = n.min(self.pending.len());
-        self.pending.drain(..buffered);
-        let mut left = n - buffered;
-        let mut buf = [0u8; 16384];
-        while left > 0 {
-            let got = self.stream.read(&mut buf).map_err(read_error)?;
-            if got == 0 {
+        let mut left = n;
+        loop {
+            let here = left.min(self.pending.unread().len());
+            self.pending.consume(here);
+            left -= here;
+            if left == 0 {
+                return Ok(());
+            }
+            if self.pending.fill(&mut self.stream).map_err(read_error)? == 0 {
                 bail!("server closed the connection");
             }
-            if got > left {
-                self.pending.extend_from_slice(&buf[left..got]);
-            }
-            left -= got.min(left);
         }
-        Ok(())
     }
 
     /// One IMAP response line with its literals (`{n}` + n bytes) folded in; literal bytes are
@@ -424,6 +471,53 @@ mod tests {
         assert_eq!(line, "* 1 FETCH (BODY[] {5} BODY[1] {100000})");
         assert_eq!(bytes, 23 + 5 + 19 + 100_000 + 3);
         assert_eq!(conn.line().expect("tagged"), "a OK done");
+        writer.join().unwrap();
+    }
+
+    #[test]
+    fn lines_come_back_whole_whatever_the_reads_bring() {
+        let (ours, mut theirs) = UnixStream::pair().expect("socket pair");
+        let mut conn = Conn::from_unix(ours);
+        let lines: Vec<String> = (0..5_000usize)
+            .map(|i| {
+                if i == 2_500 {
+                    "x".repeat(100_000)
+                } else {
+                    format!("* {i} FETCH (FLAGS (\\Seen)){}", " ".repeat(i % 7))
+                }
+            })
+            .collect();
+        let wire: Vec<u8> = lines.iter().flat_map(|l| format!("{l}\r\n").into_bytes()).collect();
+        let writer = std::thread::spawn(move || {
+            for piece in wire.chunks(1_000) {
+                theirs.write_all(piece).unwrap();
+            }
+            theirs.write_all(b"bare LF\n").unwrap();
+        });
+        for want in &lines {
+            assert_eq!(&conn.line().expect("line"), want.trim_end());
+        }
+        assert_eq!(conn.line().expect("line"), "bare LF");
+        writer.join().unwrap();
+        let e = conn.line().unwrap_err();
+        assert_eq!(e.to_string(), "server closed the connection");
+    }
+
+    #[test]
+    fn a_line_without_end_is_refused_past_the_limit() {
+        let (ours, mut theirs) = UnixStream::pair().expect("socket pair");
+        let mut conn = Conn::from_unix(ours);
+        let writer = std::thread::spawn(move || {
+            let block = vec![b'a'; 1 << 20];
+            for _ in 0..=MAX_LINE_BYTES >> 20 {
+                if theirs.write_all(&block).is_err() {
+                    break;
+                }
+            }
+        });
+        let e = conn.line().unwrap_err();
+        assert_eq!(e.to_string(), format!("the server sent a line longer than {MAX_LINE_BYTES} bytes"));
+        drop(conn);
         writer.join().unwrap();
     }
 }
