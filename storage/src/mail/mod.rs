@@ -117,7 +117,26 @@ impl ChangeWatch {
             }
         }
     }
+
+    /// The next change of the account that is already queued, without waiting (and without a
+    /// timer: a zero timeout on [`ChangeWatch::next`] still waits for the timer's next tick, a
+    /// millisecond). `Ok(None)`: nothing is queued; `Err(Closed)`: the store is closed.
+    pub fn try_next(&mut self) -> Result<Option<WatchEvent>, Closed> {
+        loop {
+            match self.notices.try_recv() {
+                Ok(n) if n.account == self.account => return Ok(Some(WatchEvent::Changed(n))),
+                Ok(_) => continue,
+                Err(broadcast::error::TryRecvError::Lagged(_)) => return Ok(Some(WatchEvent::Lagged)),
+                Err(broadcast::error::TryRecvError::Empty) => return Ok(None),
+                Err(broadcast::error::TryRecvError::Closed) => return Err(Closed),
+            }
+        }
+    }
 }
+
+/// The store that a [`ChangeWatch`] listened to is closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Closed;
 
 impl MailStore {
     fn write<T, F>(&self, apply: F) -> impl Future<Output = Result<T, StoreError>>

@@ -10,7 +10,6 @@ use super::{ok, reply, store_failed, Flow, ImapSession};
 use crate::wire::imap::Args;
 use crate::wire::imap_values::{encode_flags, SequenceSet};
 use std::collections::BTreeSet;
-use std::time::Duration;
 use storage::mail::{Change, ChangeKind, ChangeWatch, Flags, MessageSummary, UidSet, WatchEvent};
 
 /// The system flags, defined in every mailbox; `FLAGS` adds the keywords in use.
@@ -85,15 +84,14 @@ impl Selected {
     }
 
     /// Drains the change notices already queued; whether one may concern this mailbox.
-    async fn take_notices(&mut self) -> bool {
+    fn take_notices(&mut self) -> bool {
         let mut relevant = false;
         loop {
-            // A zero timeout polls the receiver once: queued notices are taken, none is waited for.
-            match tokio::time::timeout(Duration::ZERO, self.changes.next()).await {
+            match self.changes.try_next() {
                 Ok(Some(WatchEvent::Changed(notice))) => relevant |= notice.mailbox == self.name,
                 Ok(Some(WatchEvent::Lagged)) => relevant = true,
-                Ok(None) => return true,
-                Err(_) => return relevant,
+                Ok(None) => return relevant,
+                Err(_closed) => return true,
             }
         }
     }
@@ -290,7 +288,9 @@ impl ImapSession<'_> {
     /// next report.
     pub(super) async fn sync(&mut self, out: &mut Vec<u8>, expunges_allowed: bool) {
         let (Some(account), Some(selected)) = (self.user.clone(), self.selected.as_mut()) else { return };
-        if !selected.take_notices().await && !(expunges_allowed && !selected.pending_expunges.is_empty()) {
+        let noticed = selected.take_notices();
+        let expunges_due = expunges_allowed && !selected.pending_expunges.is_empty();
+        if !noticed && !expunges_due {
             return;
         }
         let mail = &self.ctx.mail();

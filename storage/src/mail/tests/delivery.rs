@@ -66,3 +66,22 @@ async fn recipients_are_local_unknown_or_remote_and_postmaster_is_found() {
     f.store.add_account(&postmaster, "h").unwrap();
     assert_eq!(f.mail.postmaster().await.unwrap(), Some(postmaster));
 }
+
+#[tokio::test]
+async fn try_next_takes_the_changes_already_queued_and_never_waits() {
+    let f = fixture();
+    let mut watch = f.mail.watch(&f.alice);
+    assert_eq!(watch.try_next(), Ok(None));
+    // Another account's change is skipped; the replies come after the notices.
+    f.mail.append(&f.bob, "INBOX", message(b"for bob")).await.unwrap();
+    assert_eq!(watch.try_next(), Ok(None));
+    f.mail.append(&f.alice, "INBOX", message(b"one")).await.unwrap();
+    f.mail.append(&f.alice, "INBOX", message(b"two")).await.unwrap();
+    for _ in 0..2 {
+        match watch.try_next() {
+            Ok(Some(WatchEvent::Changed(n))) => assert_eq!((n.account, n.mailbox.as_str()), (f.alice.clone(), "INBOX")),
+            other => panic!("expected alice's INBOX change, got {other:?}"),
+        }
+    }
+    assert_eq!(watch.try_next(), Ok(None));
+}
