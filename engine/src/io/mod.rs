@@ -31,6 +31,14 @@ pub trait Transport {
         Ok(())
     }
 
+    /// Acknowledges what the peer sends next at once instead of after the delayed-ACK timer
+    /// (TCP_QUICKACK). For when the client sends the rest of a command in more than one write
+    /// right after our reply, as an IMAP literal after `+` and its closing line end: a client
+    /// whose TCP holds a small write back until the one before is acknowledged (Nagle's
+    /// algorithm; Python's imaplib sends the two apart) would wait for that timer, 40 ms.
+    /// Transports other than TCP have nothing to do.
+    fn ack_promptly(&self) {}
+
     /// Runs the TLS server handshake over this plaintext stream (SMTP STARTTLS, RFC 3207) and
     /// returns the negotiated version and cipher suite. Transports that cannot upgrade say so.
     async fn start_tls(&mut self) -> io::Result<String> {

@@ -119,6 +119,8 @@ pub async fn serve<T: Transport>(transport: &mut T, ctx: &SessionContext) -> io:
     let mut input: Vec<u8> = Vec::new();
     let mut out: Vec<u8> = Vec::with_capacity(256);
     let mut sasl_tag: Option<Vec<u8>> = None;
+    // A continuation request for a literal is among what is about to be written.
+    let mut literal_next = false;
     out.extend_from_slice(
         format!("* OK [CAPABILITY {CAPABILITIES_PREAUTH}] {} Mailgenic IMAP ready\r\n", config.hostname).as_bytes(),
     );
@@ -166,6 +168,7 @@ pub async fn serve<T: Transport>(transport: &mut T, ctx: &SessionContext) -> io:
                         continue;
                     }
                     out.extend_from_slice(b"+ Ready for literal data\r\n");
+                    literal_next = true;
                     break;
                 }
                 Frame::Command { len } => {
@@ -213,6 +216,10 @@ pub async fn serve<T: Transport>(transport: &mut T, ctx: &SessionContext) -> io:
             if out.capacity() > KEEP_INPUT_BYTES {
                 out = Vec::with_capacity(256);
             }
+        }
+        if std::mem::take(&mut literal_next) {
+            // The literal and the line end after it may come in two writes (see ack_promptly).
+            transport.ack_promptly();
         }
         if let Flow::Idle(tag) = flow {
             flow = session.idle(&tag, transport, &mut input, &mut out, &mut shutdown).await?;
