@@ -32,11 +32,12 @@ pub trait Transport {
     }
 
     /// Acknowledges what the peer sends next at once instead of after the delayed-ACK timer
-    /// (TCP_QUICKACK). For when the client sends the rest of a command in more than one write
-    /// right after our reply, as an IMAP literal after `+` and its closing line end: a client
-    /// whose TCP holds a small write back until the one before is acknowledged (Nagle's
-    /// algorithm; Python's imaplib sends the two apart) would wait for that timer, 40 ms.
-    /// Transports other than TCP have nothing to do.
+    /// (TCP_QUICKACK). For when the client may send the rest of a command in two writes right
+    /// after our reply: an IMAP literal after `+` and its closing line end, an SMTP message
+    /// after `354` and its final dot. A client whose TCP holds a small write back until the one
+    /// before is acknowledged (Nagle's algorithm; Python's imaplib sends a literal and its line
+    /// end apart) would otherwise wait for that timer, 40 ms. Transports other than TCP have
+    /// nothing to do.
     fn ack_promptly(&self) {}
 
     /// Runs the TLS server handshake over this plaintext stream (SMTP STARTTLS, RFC 3207) and

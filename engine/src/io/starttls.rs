@@ -122,6 +122,14 @@ impl Transport for StartTlsStream {
         }
     }
 
+    fn ack_promptly(&self) {
+        match &self.state {
+            State::Plain(tcp) => super::tls::quick_ack(std::os::fd::AsRawFd::as_raw_fd(tcp)),
+            State::Tls(tls) => tls.ack_promptly(),
+            State::Closed => {}
+        }
+    }
+
     async fn start_tls(&mut self) -> io::Result<String> {
         let Some(config) = self.config.clone() else {
             return Err(io::Error::new(io::ErrorKind::Unsupported, "no TLS on this connection"));

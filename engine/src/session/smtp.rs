@@ -171,6 +171,11 @@ async fn serve<T: Transport>(transport: &mut T, ctx: &SessionContext, mode: Mode
         if !out.is_empty() {
             transport.write_all(&out).await?;
             out.clear();
+            if session.in_payload() {
+                // After 354 the client may send the message and the final dot in two writes
+                // (see ack_promptly).
+                transport.ack_promptly();
+            }
         }
         match flow {
             Flow::Continue => {}
