@@ -124,7 +124,7 @@ impl Transport for StartTlsStream {
 
     fn ack_promptly(&self) {
         match &self.state {
-            State::Plain(tcp) => super::tls::quick_ack(std::os::fd::AsRawFd::as_raw_fd(tcp)),
+            State::Plain(tcp) => super::quick_ack(std::os::fd::AsRawFd::as_raw_fd(tcp)),
             State::Tls(tls) => tls.ack_promptly(),
             State::Closed => {}
         }

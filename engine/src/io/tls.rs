@@ -174,7 +174,7 @@ impl Transport for TlsStream {
     }
 
     fn ack_promptly(&self) {
-        quick_ack(std::os::fd::AsRawFd::as_raw_fd(&self.tcp));
+        super::quick_ack(std::os::fd::AsRawFd::as_raw_fd(&self.tcp));
     }
 
     /// Plaintext already decrypted, or the socket readable (asked of tokio's epoll reactor, which
@@ -191,24 +191,6 @@ impl Transport for TlsStream {
         let watcher = unsafe { tokio::io::unix::AsyncFd::register_with_interest(fd, tokio::io::Interest::READABLE) }?;
         let _ready = watcher.readable().await?;
         Ok(())
-    }
-}
-
-/// Puts the TCP socket `fd` in quick-ACK mode: the segments that arrive next are acknowledged at
-/// once. The kernel leaves the mode again by itself once the exchange looks interactive, so it is
-/// asked each time it is wanted. A failure costs only the delay it was meant to spare.
-pub(crate) fn quick_ack(fd: std::os::fd::RawFd) {
-    let on: libc::c_int = 1;
-    // SAFETY: `fd` is an open socket of the caller's; the option value is a live c_int of the
-    // length given.
-    unsafe {
-        libc::setsockopt(
-            fd,
-            libc::IPPROTO_TCP,
-            libc::TCP_QUICKACK,
-            (&on as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        );
     }
 }
 
