@@ -244,10 +244,8 @@ impl Conn {
             let unread = self.pending.unread();
             if let Some(i) = memchr::memchr(b'\n', &unread[scanned..]) {
                 let line = &unread[..scanned + i];
-                let text = match std::str::from_utf8(line) {
-                    Ok(text) => text.trim_end().to_string(),
-                    Err(_) => String::from_utf8_lossy(line).trim_end().to_string(),
-                };
+                // Borrowed, not copied, when the line is valid UTF-8.
+                let text = String::from_utf8_lossy(line).trim_end().to_string();
                 self.pending.consume(scanned + i + 1);
                 return Ok(text);
             }
